@@ -1,0 +1,3 @@
+from irkit._cli import main
+
+main()

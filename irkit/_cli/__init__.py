@@ -1,0 +1,79 @@
+"""The `irkit` command line: parse, call the library, print, map errors to exit codes.
+
+Subcommands load lazily so that `irkit note add` imports only what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from irkit import __version__
+from irkit._cli._common import IrkitGroup
+
+_COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module, attribute)
+    "init": ("irkit._cli.casecmd", "init_cmd"),
+    "key": ("irkit._cli.keycmd", "key_group"),
+    "member": ("irkit._cli.casecmd", "member_group"),
+    "note": ("irkit._cli.notecmd", "note_group"),
+    "log": ("irkit._cli.casecmd", "log_cmd"),
+    "timeline": ("irkit._cli.notecmd", "timeline_cmd"),
+    "checkpoint": ("irkit._cli.verifycmd", "checkpoint_cmd"),
+    "verify": ("irkit._cli.verifycmd", "verify_cmd"),
+    "repair": ("irkit._cli.verifycmd", "repair_cmd"),
+    "demo": ("irkit._cli.democmd", "demo_cmd"),
+}
+
+_SHORT_HELP: dict[str, str] = {
+    "init": "Open a new case folder and sign its first entry.",
+    "key": "Create, show and export signing keys.",
+    "member": "Add, list or remove the people who may sign in a case.",
+    "note": "Write signed, timestamped notes and corrections.",
+    "log": "List journal entries.",
+    "timeline": "Notes in the order things happened.",
+    "checkpoint": "Sign a Merkle checkpoint of the journal.",
+    "verify": "Check signatures, chain, membership, checkpoints and stored files.",
+    "repair": "Set aside a torn last journal line after a crash.",
+    "demo": "Run the whole workflow on example data in a new folder.",
+}
+
+
+class LazyGroup(IrkitGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module = importlib.import_module(target[0])
+        command: click.Command = getattr(module, target[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _SHORT_HELP.get(name, "")) for name in _COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="irkit")
+def cli() -> None:
+    """irkit: incident records that hold up later.
+
+    Every act is a signed entry in the case journal (journal.jsonl); reports, timelines and
+    inventories are derived from it. Start with `irkit demo DIR` to see the whole workflow,
+    or `irkit key generate --name "Your Name"` and `irkit init CASE --title "..."`.
+
+    Exit codes: 0 success/verified, 1 a check found problems, 2 usage or bad input.
+    """
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="irkit")

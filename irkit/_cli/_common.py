@@ -1,0 +1,146 @@
+"""Options and output helpers shared by the commands; the one place errors meet the user."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from irkit.errors import EXIT_PROBLEMS, EXIT_USAGE, IrkitError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_KEY_NAME = "default.key"
+
+
+class CliError(click.ClickException):
+    """An IrkitError on its way to the terminal: one line (plus a hint), right exit code."""
+
+    def __init__(self, error: IrkitError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        out = file or sys.stderr
+        click.echo(f"irkit: error: {self.error.message}", file=out)
+        if self.error.hint:
+            click.echo(f"hint: {self.error.hint}", file=out)
+
+
+class CliBadInput(CliError):
+    exit_code = EXIT_USAGE
+
+
+class CliProblems(CliError):
+    exit_code = EXIT_PROBLEMS
+
+
+class IrkitGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IrkitError as exc:
+            cls = CliProblems if exc.exit_code == EXIT_PROBLEMS else CliBadInput
+            raise cls(exc) from exc
+
+
+def app_dir() -> Path:
+    override = os.environ.get("IRKIT_HOME")
+    return Path(override) if override else Path(click.get_app_dir("irkit"))
+
+
+def default_key_path() -> Path:
+    return app_dir() / DEFAULT_KEY_NAME
+
+
+def case_option(func: F) -> F:
+    return click.option(
+        "--case",
+        "case_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="IRKIT_CASE",
+        help="Case folder (default: $IRKIT_CASE, else search upward from here).",
+    )(func)
+
+
+def key_options(func: F) -> F:
+    func = click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the key's passphrase from this file (else $IRKIT_PASSPHRASE or a prompt).",
+    )(func)
+    return click.option(
+        "--key",
+        "key_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="IRKIT_KEY",
+        help="Signing key file (default: $IRKIT_KEY, else your default key).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def passphrase_source(
+    passphrase_file: Path | None, *, confirm: bool = False
+) -> Callable[[], str | None]:
+    """Where a passphrase comes from: a file, $IRKIT_PASSPHRASE, else a terminal prompt."""
+
+    def get() -> str | None:
+        if passphrase_file is not None:
+            from irkit.errors import InputError
+
+            try:
+                text = passphrase_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError(f"cannot read passphrase file {passphrase_file}") from exc
+            return text.rstrip("\r\n")
+        env = os.environ.get("IRKIT_PASSPHRASE")
+        if env is not None:
+            return env
+        if sys.stdin.isatty():
+            value: str = click.prompt(
+                "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+            )
+            return value
+        return None
+
+    return get
+
+
+def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
+    from irkit.keys import load_signer as _load
+
+    return _load(key_path or default_key_path(), passphrase_source(passphrase_file))
+
+
+def open_case(case_dir: Path | None) -> Any:
+    from irkit.case import Case
+
+    return Case.find(case_dir, Path.cwd())
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def warn(message: str) -> None:
+    click.echo(f"irkit: warning: {message}", err=True)
+
+
+def report_torn(torn: Any) -> None:
+    if torn is not None:
+        warn(
+            f"the journal ends in an incomplete line ({len(torn.data)} bytes, a crash "
+            "mid-write); run `irkit repair`"
+        )
+
+
+def short_fp(fingerprint: str) -> str:
+    return fingerprint.removeprefix("ed25519:")[:16]

@@ -1,0 +1,58 @@
+"""Errors the library raises; the CLI maps them to one line and an exit code."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+class IrkitError(Exception):
+    """Base for every expected failure: carries a user-facing message and an exit code."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        """The text shown to the user: the message, then a hint when there is one."""
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+
+class InputError(IrkitError):
+    """Bad arguments or unreadable/malformed input (exit 2)."""
+
+
+class KeyFileError(InputError):
+    """A key is missing, unreadable, malformed or locked with another passphrase."""
+
+
+class CaseNotFoundError(InputError):
+    """No case folder where one was expected."""
+
+
+class CaseExistsError(InputError):
+    """`init` on a folder that already holds a case."""
+
+
+class NotAuthorizedError(InputError):
+    """The signing key may not write this entry (not a member, or lacks the role)."""
+
+
+class JournalError(InputError):
+    """The journal cannot be appended to or read as asked (e.g. a torn last line)."""
+
+
+class TornTailError(JournalError):
+    """The last journal line is incomplete: a crash mid-write. `irkit repair` handles it."""
+
+
+class ProblemsFound(IrkitError):
+    """A check ran and found problems (exit 1)."""
+
+    exit_code = EXIT_PROBLEMS

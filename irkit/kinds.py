@@ -1,0 +1,40 @@
+"""Which entry kinds exist and which body model each has, resolved lazily.
+
+A kind maps to "module:Class"; only the model a command needs is imported, so appending a
+note does not pay for every other domain's models.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from irkit.bodies import Body
+
+_KINDS: dict[str, str] = {
+    "case.opened": "irkit.bodies:CaseOpened",
+    "member.added": "irkit.bodies:MemberAdded",
+    "member.removed": "irkit.bodies:MemberRemoved",
+    "note.added": "irkit.bodies:NoteAdded",
+    "note.corrected": "irkit.bodies:NoteCorrected",
+}
+
+# Kinds only a member with an administrative role may sign.
+ADMIN_KINDS = frozenset({"member.added", "member.removed"})
+ADMIN_ROLES = frozenset({"lead"})
+
+
+def known(kind: str) -> bool:
+    return kind in _KINDS
+
+
+def all_kinds() -> list[str]:
+    return sorted(_KINDS)
+
+
+def body_model(kind: str) -> type[Body]:
+    target = _KINDS[kind]
+    module_name, _, attr = target.partition(":")
+    model: type[Body] = getattr(importlib.import_module(module_name), attr)
+    return model

@@ -1,0 +1,183 @@
+"""First-responder notes: signed, timestamped twice (when it happened, when it was written).
+
+Nothing is edited in place: a correction is a new entry pointing at the note it corrects,
+and the timeline shows both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from irkit.case import Case
+from irkit.entry import Entry
+from irkit.errors import InputError
+from irkit.keys import Signer
+from irkit.store import StoredBlob
+from irkit.timefmt import Clock, format_zoned, parse_utc, system_clock
+
+NOTE_KINDS = ("note.added", "note.corrected")
+
+
+def _note_body(
+    text: str,
+    event_time: datetime | None,
+    tags: Sequence[str],
+    attachments: Sequence[tuple[str, StoredBlob]],
+    confidential: bool,
+) -> dict[str, Any]:
+    if not text.strip():
+        raise InputError("a note needs some text")
+    body: dict[str, Any] = {
+        "text": text,
+        "tags": sorted(set(tags)),
+        "attachments": [
+            {"name": name, "sha256": blob.sha256, "size": blob.size} for name, blob in attachments
+        ],
+        "confidential": confidential,
+    }
+    if event_time is not None:
+        body["event_time"] = format_zoned(event_time)
+    return body
+
+
+def _append_with_attachments(
+    case: Case,
+    signer: Signer,
+    kind: str,
+    body_for: Any,
+    attach: Sequence[Path],
+    clock: Clock,
+) -> Entry:
+    case.check_signer(signer, kind)  # refuse before copying anything into the store
+    stored: list[tuple[str, StoredBlob]] = []
+    try:
+        for path in attach:
+            stored.append((path.name or "attachment", case.store.put_file(path)))
+        return case.append(signer, kind, body_for(stored), clock=clock)
+    except BaseException:
+        for _, blob in stored:
+            case.store.discard(blob)
+        raise
+
+
+def add_note(
+    case: Case,
+    signer: Signer,
+    text: str,
+    *,
+    event_time: datetime | None = None,
+    tags: Sequence[str] = (),
+    attach: Sequence[Path] = (),
+    confidential: bool = False,
+    clock: Clock = system_clock,
+) -> Entry:
+    return _append_with_attachments(
+        case,
+        signer,
+        "note.added",
+        lambda stored: _note_body(text, event_time, tags, stored, confidential),
+        attach,
+        clock,
+    )
+
+
+def correct_note(
+    case: Case,
+    signer: Signer,
+    seq: int,
+    text: str,
+    *,
+    reason: str,
+    event_time: datetime | None = None,
+    tags: Sequence[str] = (),
+    attach: Sequence[Path] = (),
+    confidential: bool | None = None,
+    clock: Clock = system_clock,
+) -> Entry:
+    if not reason.strip():
+        raise InputError("a correction needs a --reason")
+    target = _find_note(case, seq)
+
+    def body_for(stored: Sequence[tuple[str, StoredBlob]]) -> dict[str, Any]:
+        original_time = target.body.get("event_time")
+        when = event_time
+        body = _note_body(
+            text,
+            when,
+            tags or target.body.get("tags", []),
+            stored,
+            bool(target.body.get("confidential")) if confidential is None else confidential,
+        )
+        if when is None and original_time is not None:
+            body["event_time"] = original_time
+        body["corrects"] = seq
+        body["reason"] = reason
+        return body
+
+    return _append_with_attachments(case, signer, "note.corrected", body_for, attach, clock)
+
+
+def _find_note(case: Case, seq: int) -> Entry:
+    result = case.read_entries()
+    for entry in result.entries:
+        if entry.seq == seq:
+            if entry.kind not in NOTE_KINDS:
+                raise InputError(f"entry {seq} is a {entry.kind}, not a note")
+            return entry
+    raise InputError(f"no entry {seq} in this journal")
+
+
+@dataclass
+class TimelineItem:
+    seq: int
+    event_time: str  # as recorded (zoned); falls back to the recorded time
+    event_time_given: bool
+    recorded: str
+    actor: str
+    author: str
+    text: str
+    tags: list[str]
+    attachments: list[dict[str, Any]]
+    confidential: bool
+    corrects: int | None = None
+    reason: str | None = None
+    corrected_by: list[int] = field(default_factory=list)
+
+    def sort_key(self) -> tuple[datetime, int]:
+        try:
+            moment = datetime.fromisoformat(self.event_time.replace("Z", "+00:00"))
+        except ValueError:
+            moment = parse_utc(self.recorded)
+        return moment.astimezone(UTC), self.seq
+
+
+def timeline(entries: Sequence[Entry], names: dict[str, str]) -> list[TimelineItem]:
+    """Notes ordered by event time (then seq), corrections linked both ways."""
+    items: dict[int, TimelineItem] = {}
+    for entry in entries:
+        if entry.kind not in NOTE_KINDS:
+            continue
+        body = entry.body
+        given = body.get("event_time")
+        items[entry.seq] = TimelineItem(
+            seq=entry.seq,
+            event_time=given or entry.recorded,
+            event_time_given=given is not None,
+            recorded=entry.recorded,
+            actor=entry.actor,
+            author=names.get(entry.actor, entry.actor),
+            text=body.get("text", ""),
+            tags=list(body.get("tags", [])),
+            attachments=list(body.get("attachments", [])),
+            confidential=bool(body.get("confidential", False)),
+            corrects=body.get("corrects"),
+            reason=body.get("reason"),
+        )
+    for item in items.values():
+        if item.corrects is not None and item.corrects in items:
+            items[item.corrects].corrected_by.append(item.seq)
+    return sorted(items.values(), key=TimelineItem.sort_key)

@@ -1,0 +1,135 @@
+"""The content-addressed evidence store: `evidence/sha256/ab/<digest>`, read-only copies.
+
+A copy is written to a temporary file while the source is hashed, fsynced, read back and
+re-hashed, made read-only, and only then renamed into place: a name in the store always
+holds exactly the bytes its digest says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from irkit.errors import InputError
+from irkit.journal import fsync_dir
+
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    size: int
+    created: bool  # False when identical content was already stored
+
+
+def _open_source(path: Path) -> int:
+    flags = os.O_RDONLY | os.O_CLOEXEC
+    noatime = getattr(os, "O_NOATIME", 0)
+    try:
+        return os.open(path, flags | noatime)
+    except PermissionError:
+        if not noatime:
+            raise
+        return os.open(path, flags)  # O_NOATIME needs ownership; fall back
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    fd = _open_source(path)
+    try:
+        while chunk := os.read(fd, CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest(), size
+
+
+class EvidenceStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def put_file(self, source: Path) -> StoredBlob:
+        try:
+            st = source.stat()
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror}") from exc
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{source} is not a regular file")
+        tmp_dir = self.root / "tmp"
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_dir / f"incoming-{os.getpid()}-{os.urandom(6).hex()}"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            src = _open_source(source)
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror}") from exc
+        try:
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                while chunk := os.read(src, CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view) :]
+                os.fsync(out)
+            finally:
+                os.close(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot copy {source}: {exc.strerror}") from exc
+        finally:
+            os.close(src)
+        hexdigest = digest.hexdigest()
+        try:
+            again, _ = hash_file(tmp)
+            if again != hexdigest:
+                raise InputError(f"copy of {source} did not read back identically; nothing stored")
+            os.chmod(tmp, 0o444)
+            dest = self.path_for(hexdigest)
+            if dest.exists():
+                if self.check(hexdigest) is not None:
+                    raise InputError(f"stored copy {dest} is damaged; run `irkit verify`")
+                tmp.unlink()
+                return StoredBlob(hexdigest, size, created=False)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp, dest)
+            fsync_dir(dest.parent)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return StoredBlob(hexdigest, size, created=True)
+
+    def discard(self, blob: StoredBlob) -> None:
+        """Undo a put that the journal never recorded (a failed command leaves no trace)."""
+        if blob.created:
+            with contextlib.suppress(FileNotFoundError):
+                self.path_for(blob.sha256).unlink()
+
+    def check(self, sha256: str) -> str | None:
+        """None when the stored copy matches its digest, else what is wrong."""
+        path = self.path_for(sha256)
+        try:
+            actual, _ = hash_file(path)
+        except FileNotFoundError:
+            return f"stored copy missing: evidence/sha256/{sha256[:2]}/{sha256}"
+        except OSError as exc:
+            return f"stored copy unreadable ({exc.strerror}): evidence/sha256/{sha256[:2]}/{sha256}"
+        if actual != sha256:
+            return (
+                f"stored copy altered: evidence/sha256/{sha256[:2]}/{sha256} now hashes to {actual}"
+            )
+        return None

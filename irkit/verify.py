@@ -1,0 +1,525 @@
+"""Verification: everything an auditor who trusts one fingerprint needs checked.
+
+Signatures are checked in worker processes over byte ranges of the journal file while the
+main process walks the chain (canonical form, seq, prev, membership, bodies, kind rules),
+so a large journal verifies at close to cores x the Ed25519 verify rate.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from irkit import FORMAT_VERSION, journal, kinds, merkle
+from irkit.canonical import parse_canonical
+from irkit.checkpoint import parse_checkpoint, parse_note, verify_note
+from irkit.entry import ENTRY_FIELDS, Entry, actor_of, split_signature
+from irkit.errors import InputError
+from irkit.keys import PublicKey, b64d, fingerprint_of, is_fingerprint
+from irkit.roster import Roster
+from irkit.store import EvidenceStore
+from irkit.timefmt import is_utc_stamp
+
+_PARALLEL_THRESHOLD = 2000
+
+
+class Problem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    seq: int | None
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.seq}: " if self.seq is not None else ""
+        return f"{where}{self.message}"
+
+
+class CheckpointResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    size: int | None
+    signers: list[str]
+    consistent: bool
+
+
+class VerifyReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str | None
+    entries: int
+    opener: str | None
+    anchored: bool
+    trusted: list[str]
+    root: str  # hex Merkle root over all complete entries
+    checkpoints: list[CheckpointResult]
+    content_checked: int
+    problems: list[Problem]
+    warnings: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Context:
+    """What kind-specific rules see while the chain is walked in order.
+
+    `state` is scratch space for domain rules (custody holders, lifecycle state...), keyed by
+    the domain's name; `content_digests` lists store files to re-hash at the end.
+    """
+
+    roster: Roster
+    problems: list[Problem]
+    warnings: list[Problem]
+    content_digests: dict[str, int] = field(default_factory=dict)  # sha256 -> first seq
+    seen: dict[int, Entry] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    case_root: Path | None = None
+    content: bool = True
+
+    def problem(self, seq: int | None, code: str, message: str) -> None:
+        self.problems.append(Problem(seq=seq, code=code, message=message))
+
+    def warn(self, seq: int | None, code: str, message: str) -> None:
+        self.warnings.append(Problem(seq=seq, code=code, message=message))
+
+
+def _note_rules(entry: Entry, ctx: Context) -> None:
+    for attachment in entry.body.get("attachments", []):
+        ctx.content_digests.setdefault(attachment["sha256"], entry.seq)
+    if entry.kind == "note.corrected":
+        target = ctx.seen.get(entry.body["corrects"])
+        if target is None or target.kind not in ("note.added", "note.corrected"):
+            ctx.problem(entry.seq, "bad-reference", "correction points at no earlier note")
+
+
+# Domain rules, resolved lazily like entry kinds: kind -> "module:function(entry, ctx)".
+# FINISHERS run once after the walk ("module:function(ctx)"), e.g. for end-of-chain checks.
+RULES: dict[str, str] = {
+    "note.added": "irkit.verify:_note_rules",
+    "note.corrected": "irkit.verify:_note_rules",
+}
+FINISHERS: list[str] = []
+
+
+def _resolve(target: str) -> Any:
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+# -- signature workers -------------------------------------------------------------------
+
+_worker_keys: dict[str, Any] = {}
+
+
+def _check_signatures(
+    lines: Sequence[bytes], first_index: int, keys: dict[str, bytes]
+) -> list[tuple[int, str]]:
+    """Check each line's signature against its actor's key; report only the failures."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    failures: list[tuple[int, str]] = []
+    cache: dict[str, Ed25519PublicKey] = {}
+    for offset, line in enumerate(lines):
+        index = first_index + offset
+        actor = actor_of(line)
+        cut = split_signature(line)
+        if actor is None or cut is None:
+            failures.append((index, "unsplittable"))
+            continue
+        key = cache.get(actor)
+        if key is None:
+            raw = keys.get(actor)
+            if raw is None:
+                failures.append((index, "no-key"))
+                continue
+            key = cache[actor] = Ed25519PublicKey.from_public_bytes(raw)
+        try:
+            key.verify(cut[1], cut[0])
+        except InvalidSignature:
+            failures.append((index, "bad-signature"))
+    return failures
+
+
+def _verify_range(task: tuple[str, int, int, int]) -> list[tuple[int, str]]:
+    """Worker: read one byte range of the journal and check its signatures."""
+    path, start, end, first_index = task
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    return _check_signatures(data.split(b"\n")[:-1], first_index, _worker_keys)
+
+
+def _ranges(
+    path: Path, offsets: Sequence[int], end: int, parts: int
+) -> list[tuple[str, int, int, int]]:
+    count = len(offsets)
+    step = max(1, -(-count // parts))
+    tasks = []
+    for first in range(0, count, step):
+        last = min(count, first + step)
+        stop = offsets[last] if last < count else end
+        tasks.append((str(path), offsets[first], stop, first))
+    return tasks
+
+
+def _keys_dir_keys(keys_dir: Path) -> dict[str, bytes]:
+    """Keys from keys/, kept only when a file's content hashes to the name it carries."""
+    from irkit.keys import read_public
+
+    found: dict[str, bytes] = {}
+    if not keys_dir.is_dir():
+        return found
+    for path in sorted(keys_dir.glob("*.pub")):
+        try:
+            key = read_public(path)
+        except InputError:
+            continue
+        if key.fingerprint == "ed25519:" + path.stem:
+            found[key.fingerprint] = key.raw
+    return found
+
+
+# -- the walk ----------------------------------------------------------------------------
+
+
+def verify_case(
+    root: Path,
+    *,
+    trust: Iterable[str] = (),
+    checkpoints: Iterable[Path] = (),
+    content: bool = True,
+    jobs: int | None = None,
+) -> VerifyReport:
+    """Verify the case at `root`. Never raises for what it finds: everything is reported."""
+    from irkit.case import Case
+
+    case = Case.open(root)
+    scan = journal.read(case.journal_path)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    ctx = Context(
+        roster=Roster.empty(),
+        problems=problems,
+        warnings=warnings,
+        case_root=case.root,
+        content=content,
+    )
+
+    keys_from_dir = _keys_dir_keys(case.keys_dir)
+    jobs = jobs or os.cpu_count() or 1
+    pool = None
+    pending = None
+    n = len(scan.lines)
+    if jobs > 1 and n >= _PARALLEL_THRESHOLD:
+        global _worker_keys
+        _worker_keys = keys_from_dir
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(jobs)
+        complete_end = scan.torn.offset if scan.torn else scan.size
+        tasks = _ranges(case.journal_path, scan.offsets, complete_end, jobs * 8)
+        pending = pool.map_async(_verify_range, tasks)
+    leaves: list[bytes] = []
+    entries: list[Entry | None] = []
+    try:
+        prev = journal.GENESIS_PREV
+        last_recorded = ""
+        for index, line in enumerate(scan.lines):
+            leaves.append(merkle.leaf_hash(line))
+            entry, body_ok = _check_line(index, line, prev, ctx)
+            prev = journal.entry_hash(line)
+            entries.append(entry)
+            if entry is None:
+                continue
+            if entry.recorded < last_recorded:
+                ctx.warn(entry.seq, "clock", "recorded time goes backwards (clock skew?)")
+            last_recorded = max(last_recorded, entry.recorded)
+            ctx.seen[entry.seq] = entry
+            rule = RULES.get(entry.kind)
+            if rule is not None and body_ok:
+                _resolve(rule)(entry, ctx)
+        if pending is not None:
+            failures = [f for chunk in pending.get() for f in chunk]
+        else:
+            failures = _check_signatures(scan.lines, 0, keys_from_dir)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    _settle_signatures(failures, scan.lines, entries, ctx)
+    if scan.torn is not None:
+        ctx.problem(
+            n,
+            "torn-tail",
+            f"last line is incomplete ({len(scan.torn.data)} bytes after the "
+            "final newline): a crash mid-write; `irkit repair` sets it aside",
+        )
+    if n == 0:
+        ctx.problem(None, "empty", "journal holds no entries")
+    for finisher in FINISHERS:
+        _resolve(finisher)(ctx)
+
+    _check_keys_dir(case.keys_dir, ctx)
+    opener = ctx.roster.opener
+    trusted = sorted(set(trust))
+    anchored = bool(opener and opener in trusted)
+    if trusted and not anchored:
+        ctx.problem(0, "untrusted-opener", f"case opener {opener} is not among the trusted keys")
+    if ctx.roster.case_id and ctx.roster.case_id != case.info.case_id:
+        ctx.problem(
+            0,
+            "marker",
+            f"{case.root.name}/irkit-case.json names case "
+            f"{case.info.case_id!r} but the journal opened {ctx.roster.case_id!r}",
+        )
+
+    cp_results = _check_checkpoints(case, checkpoints, leaves, ctx)
+    checked = 0
+    if content:
+        checked = _check_content(case.store, ctx)
+    root_hex = merkle.root(leaves).hex()
+    problems.sort(key=lambda p: p.seq if p.seq is not None else -1)
+    return VerifyReport(
+        case_id=ctx.roster.case_id,
+        entries=n,
+        opener=opener,
+        anchored=anchored,
+        trusted=trusted,
+        root=root_hex,
+        checkpoints=cp_results,
+        content_checked=checked,
+        problems=problems,
+        warnings=warnings,
+    )
+
+
+def _settle_signatures(
+    failures: list[tuple[int, str]],
+    lines: Sequence[bytes],
+    entries: Sequence[Entry | None],
+    ctx: Context,
+) -> None:
+    """Turn worker results into problems; keys missing from keys/ come from the journal."""
+    for index, why in sorted(failures):
+        entry = entries[index]
+        seq = entry.seq if entry is not None else index
+        if entry is None:
+            continue  # the line itself is already reported as malformed
+        if why == "no-key":
+            member = ctx.roster.members.get(entry.actor)
+            cut = split_signature(lines[index])
+            if member is None or cut is None:
+                ctx.problem(seq, "unknown-signer", f"signed by unknown key {entry.actor}")
+                continue
+            key = PublicKey(base64.b64decode(member.public_key))
+            if key.verify(cut[1], cut[0]):
+                continue
+        ctx.problem(seq, "bad-signature", "signature does not verify (entry altered or re-signed)")
+
+
+def _check_line(index: int, line: bytes, prev: str, ctx: Context) -> tuple[Entry | None, bool]:
+    """Structural, chain and membership checks of one line; (entry, body valid)."""
+    obj, problem = parse_canonical(line)
+    if obj is None:
+        ctx.problem(index, "malformed", f"line {index + 1}: {problem}")
+        return None, False
+    if set(obj) != set(ENTRY_FIELDS):
+        missing = sorted(set(ENTRY_FIELDS) - set(obj))
+        extra = sorted(set(obj) - set(ENTRY_FIELDS))
+        ctx.problem(
+            index, "malformed", f"line {index + 1}: fields missing {missing} or unexpected {extra}"
+        )
+        return None, False
+    if problem is not None:
+        ctx.problem(index, "non-canonical", f"line {index + 1}: {problem}")
+    types_ok = (
+        isinstance(obj["seq"], int)
+        and isinstance(obj["kind"], str)
+        and isinstance(obj["actor"], str)
+        and isinstance(obj["prev"], str)
+        and isinstance(obj["recorded"], str)
+        and isinstance(obj["body"], dict)
+        and isinstance(obj["sig"], str)
+    )
+    if not types_ok:
+        ctx.problem(index, "malformed", f"line {index + 1}: entry fields have the wrong types")
+        return None, False
+    entry = Entry.from_obj(obj, line)
+    seq = entry.seq
+    if obj["format"] != FORMAT_VERSION:
+        ctx.problem(seq, "format", f"unsupported entry format {obj['format']!r}")
+    if seq != index:
+        ctx.problem(
+            seq,
+            "seq",
+            f"out of sequence: line {index + 1} should hold entry {index} "
+            "(entries deleted, duplicated or reordered)",
+        )
+    if entry.prev != prev:
+        ctx.problem(
+            seq,
+            "chain",
+            "prev hash does not match the entry before it "
+            "(an earlier entry was changed, removed or reordered)",
+        )
+    if not is_utc_stamp(entry.recorded):
+        ctx.problem(seq, "time", f"recorded time {entry.recorded!r} is not UTC with microseconds")
+    if not is_fingerprint(entry.actor):
+        ctx.problem(seq, "actor", "actor is not an ed25519 fingerprint")
+        return entry, False
+    if not kinds.known(entry.kind):
+        ctx.problem(seq, "unknown-kind", f"unknown entry kind {entry.kind!r}")
+        return entry, False
+    try:
+        kinds.body_model(entry.kind).model_validate(entry.body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        ctx.problem(seq, "body", f"invalid {entry.kind} body: {where}: {first['msg']}")
+        return entry, False
+    if entry.kind == "case.opened":
+        if index != 0:
+            ctx.problem(seq, "opened", "case.opened after the first entry")
+            return entry, False
+        opener = entry.body["opener"]
+        if opener["fingerprint"] != entry.actor:
+            ctx.problem(seq, "opened", "case.opened is not signed by the opener it names")
+        _check_member_key(seq, opener, ctx)
+    elif index == 0:
+        ctx.problem(seq, "opened", "the first entry is not case.opened")
+    else:
+        reason = ctx.roster.may_sign(entry.actor, entry.kind)
+        if reason is not None:
+            ctx.problem(seq, "not-member", f"{reason} ({entry.actor})")
+        if entry.kind == "member.added":
+            _check_member_key(seq, entry.body["member"], ctx)
+    folded = ctx.roster.apply(seq, entry.kind, entry.body)
+    if folded is not None:
+        ctx.problem(seq, "membership", folded)
+    return entry, True
+
+
+def _check_member_key(seq: int, info: dict[str, Any], ctx: Context) -> None:
+    try:
+        raw = b64d(info["public_key"], what="public_key")
+        ok = len(raw) == 32 and fingerprint_of(raw) == info["fingerprint"]
+    except InputError:
+        ok = False
+    if not ok:
+        ctx.problem(seq, "member-key", "member public key does not match its fingerprint")
+
+
+def _check_keys_dir(keys_dir: Path, ctx: Context) -> None:
+    from irkit.keys import read_public
+
+    known = ctx.roster.members
+    present: set[str] = set()
+    if keys_dir.is_dir():
+        for path in sorted(keys_dir.iterdir()):
+            fp = "ed25519:" + path.stem
+            try:
+                key = read_public(path)
+            except InputError:
+                ctx.problem(None, "keys-dir", f"keys/{path.name} is not a readable public key")
+                continue
+            if key.fingerprint != fp:
+                ctx.problem(
+                    None,
+                    "keys-dir",
+                    f"keys/{path.name} holds a different key "
+                    f"({key.fingerprint}) than its name says: replaced?",
+                )
+            elif fp not in known:
+                ctx.warn(None, "keys-dir", f"keys/{path.name} is not a member's key")
+            present.add(fp)
+    for fp in known:
+        if fp not in present:
+            ctx.warn(
+                None,
+                "keys-dir",
+                f"keys/{fp.removeprefix('ed25519:')}.pub is missing "
+                "(the journal still carries the key)",
+            )
+
+
+def _check_checkpoints(
+    case: Any, given: Iterable[Path], leaves: Sequence[bytes], ctx: Context
+) -> list[CheckpointResult]:
+    member_keys = {
+        fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in ctx.roster.members.items()
+    }
+    sources: list[tuple[str, Path]] = []
+    if case.checkpoints_dir.is_dir():
+        sources += [(f"checkpoints/{p.name}", p) for p in sorted(case.checkpoints_dir.iterdir())]
+    sources += [(str(p), p) for p in given]
+    results: list[CheckpointResult] = []
+    for label, path in sources:
+        try:
+            note = parse_note(path.read_bytes())
+            cp = parse_checkpoint(note.text)
+        except (OSError, InputError, UnicodeDecodeError) as exc:
+            msg = exc.strerror if isinstance(exc, OSError) else str(exc)
+            ctx.problem(None, "checkpoint", f"{label}: unreadable checkpoint ({msg})")
+            results.append(CheckpointResult(source=label, size=None, signers=[], consistent=False))
+            continue
+        signers = verify_note(note, member_keys)
+        consistent = True
+        if not signers:
+            ctx.problem(None, "checkpoint", f"{label}: no valid signature by a case member")
+            consistent = False
+        if cp.size > len(leaves):
+            ctx.problem(
+                len(leaves),
+                "truncated",
+                f"{label}: checkpoint covers {cp.size} entries "
+                f"but the journal holds {len(leaves)}: entries were removed (truncation "
+                "or rollback)",
+            )
+            consistent = False
+        elif merkle.root(leaves[: cp.size]) != cp.root:
+            ctx.problem(
+                cp.size - 1 if cp.size else None,
+                "checkpoint-root",
+                f"{label}: the first {cp.size} entries no longer hash to the checkpoint's "
+                "root: history was rewritten",
+            )
+            consistent = False
+        expected_origin = origin_for(ctx.roster)
+        if expected_origin and cp.origin != expected_origin:
+            ctx.problem(
+                None,
+                "checkpoint",
+                f"{label}: origin {cp.origin!r} is not this case's ({expected_origin!r})",
+            )
+            consistent = False
+        results.append(
+            CheckpointResult(source=label, size=cp.size, signers=signers, consistent=consistent)
+        )
+    return results
+
+
+def origin_for(roster: Roster) -> str | None:
+    """The checkpoint origin of a case: its id plus its opener, unique per journal."""
+    if roster.case_id is None or roster.opener is None:
+        return None
+    return f"irkit.case/{roster.case_id}/{roster.opener.removeprefix('ed25519:')[:16]}"
+
+
+def _check_content(store: EvidenceStore, ctx: Context) -> int:
+    for digest, seq in sorted(ctx.content_digests.items(), key=lambda kv: kv[1]):
+        problem = store.check(digest)
+        if problem is not None:
+            ctx.problem(seq, "content", problem)
+    return len(ctx.content_digests)

@@ -52,10 +52,13 @@ class Checkpoint:
         return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def sign_note(text: bytes, signer: Signer) -> bytes:
+def sign_note(text: bytes, signer: Signer, name: str | None = None) -> bytes:
+    """Append a signature line; irkit names its keys by fingerprint unless told otherwise."""
     if not text.endswith(b"\n"):
         raise ValueError("a note's text ends with a newline")
-    name = signer.fingerprint
+    name = name or signer.fingerprint
+    if not _NAME_RE.match(name):
+        raise ValueError("a key name is non-empty, without spaces or '+'")
     blob = key_id(name, signer.public.raw) + signer.sign(text)
     line = f"{EM_DASH} {name} {base64.b64encode(blob).decode('ascii')}\n"
     return text + b"\n" + line.encode("utf-8")
@@ -70,6 +73,8 @@ def parse_note(data: bytes) -> SignedNote:
     if split < 0 or not decoded.endswith("\n"):
         raise InputError("not a signed note: no blank line before the signatures")
     text = decoded[: split + 1]
+    if any(ord(c) < 0x20 and c != "\n" or c == "\x7f" for c in decoded):
+        raise InputError("signed note contains control characters")
     sigs: list[NoteSignature] = []
     for raw_line in decoded[split + 2 :].splitlines():
         parts = raw_line.split(" ")

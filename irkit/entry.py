@@ -93,11 +93,14 @@ def split_signature(line: bytes) -> tuple[bytes, bytes] | None:
     start = len(line) - tail
     if line[start : start + len(_SIG_MARKER)] != _SIG_MARKER:
         return None
+    encoded = line[start + len(_SIG_MARKER) : -2]
     try:
-        signature = base64.b64decode(line[start + len(_SIG_MARKER) : -2], validate=True)
+        signature = base64.b64decode(encoded, validate=True)
     except ValueError:
         return None
-    if len(signature) != 64:
+    # base64 leaves two unused bits in the last character: insist on the one canonical
+    # spelling so that no stored byte can change without verification noticing.
+    if len(signature) != 64 or base64.b64encode(signature) != encoded:
         return None
     return line[:start] + b"}", signature
 

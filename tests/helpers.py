@@ -1,0 +1,31 @@
+"""Helpers for tests that take a journal apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from irkit.verify import VerifyReport, verify_case
+
+
+def lines(case_root: Path) -> list[bytes]:
+    return (case_root / "journal.jsonl").read_bytes().splitlines()
+
+
+def write_lines(case_root: Path, new_lines: list[bytes]) -> None:
+    (case_root / "journal.jsonl").write_bytes(b"".join(x + b"\n" for x in new_lines))
+
+
+def entry(line: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads(line)
+    return obj
+
+
+def problems(report: VerifyReport) -> list[str]:
+    return [str(p) for p in report.problems]
+
+
+def verify(case_root: Path, **kwargs: Any) -> VerifyReport:
+    kwargs.setdefault("jobs", 1)
+    return verify_case(case_root, **kwargs)

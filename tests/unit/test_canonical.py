@@ -1,0 +1,82 @@
+"""The one canonical serialiser, and the byte-level cut that verification relies on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from irkit.canonical import canonical_bytes, parse_canonical, signed_bytes
+from irkit.entry import build_line, split_signature
+from tests.conftest import seeded_signer
+
+SIGNER = seeded_signer("alice")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.dictionaries(st.text(max_size=10), json_values, max_size=5))
+def test_signed_bytes_equal_the_line_without_its_sig(body: dict[str, object]) -> None:
+    line = build_line(
+        SIGNER,
+        seq=3,
+        prev="sha256:" + "0" * 64,
+        kind="note.added",
+        body=body,
+        recorded="2026-01-01T00:00:00.000000Z",
+    )
+    obj, problem = parse_canonical(line)
+    assert problem is None and obj is not None
+    cut = split_signature(line)
+    assert cut is not None
+    assert cut[0] == signed_bytes(obj)
+    assert SIGNER.public.verify(cut[1], cut[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_values)
+def test_fast_canonical_check_agrees_with_rfc8785(value: object) -> None:
+    doc = {"k": value}
+    exact = canonical_bytes(doc)
+    assert parse_canonical(exact) == (doc, None)
+    loose = json.dumps(doc, indent=1).encode()
+    if loose != exact:
+        assert parse_canonical(loose)[1] is not None
+
+
+@pytest.mark.parametrize(
+    "line,needle",
+    [
+        (b'{"a":1.0}', "canonical"),
+        (b'{"a":1e2}', "canonical"),
+        (b'{"b":1,"a":2}', "canonical"),
+        (b'{"a": 1}', "canonical"),
+        (b'{"a":"\\u0041"}', "canonical"),
+        (b'{"a":9007199254740993}', "safe integer"),
+        (b'{"a":NaN}', "canonicalise"),
+        (b'{"a":1,"a":2}', "canonical"),
+        (b"[1]", "not a JSON object"),
+        (b"\xff", "UTF-8"),
+        (b'{"a":', "JSON"),
+    ],
+)
+def test_non_canonical_lines_are_named(line: bytes, needle: str) -> None:
+    _, problem = parse_canonical(line)
+    assert problem is not None and needle in problem
+
+
+def test_rfc8785_key_order_is_utf16() -> None:
+    # RFC 8785 3.2.3 sorts by UTF-16 code units: U+10000 (surrogate D800) sorts before U+FFFF
+    doc = {"\U00010000": 1, "\uffff": 2}
+    line = canonical_bytes(doc)
+    assert line.index("\U00010000".encode()) < line.index("\uffff".encode())
+    assert parse_canonical(line) == (doc, None)

@@ -8,6 +8,7 @@ which lets an auditor rebuild them with `sed` and check them with `openssl`.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -32,23 +33,27 @@ def signed_bytes(entry: dict[str, Any]) -> bytes:
 _SAFE_INT = 2**53 - 1
 
 
-def _reject_float(text: str) -> float:
-    raise _FloatSeen(text)
+class _Inexact(Exception):
+    """The fast path cannot decide: a float, a constant or an out-of-range integer."""
 
 
-def _reject_constant(text: str) -> float:
-    raise _FloatSeen(text)
+def _inexact(text: str) -> float:
+    raise _Inexact(text)
 
 
 def _safe_int(text: str) -> int:
     value = int(text)
     if -_SAFE_INT <= value <= _SAFE_INT:
         return value
-    raise _FloatSeen(text)
+    raise _Inexact(text)
 
 
-class _FloatSeen(Exception):
-    pass
+# Built once: constructing a decoder per line costs as much as the comparison itself.
+_FAST_DECODER = json.JSONDecoder(parse_float=_inexact, parse_int=_safe_int, parse_constant=_inexact)
+_PLAIN_DECODER = json.JSONDecoder()
+_FAST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# 4-byte UTF-8 sequences (non-BMP characters) sort differently under UTF-16 code units.
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
 def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -64,22 +69,19 @@ def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, "line is not valid UTF-8"
     exact = False
     try:
-        obj = json.loads(
-            text, parse_float=_reject_float, parse_int=_safe_int, parse_constant=_reject_constant
-        )
-    except _FloatSeen:
+        obj = _FAST_DECODER.decode(text)
+    except _Inexact:
         exact = True
         try:
-            obj = json.loads(text)
+            obj = _PLAIN_DECODER.decode(text)
         except ValueError as exc:
             return None, f"line is not valid JSON ({exc.args[0].split(':')[0]})"
     except ValueError as exc:
         return None, f"line is not valid JSON ({exc.args[0].split(':')[0]})"
     if not isinstance(obj, dict):
         return None, "line is not a JSON object"
-    if not exact and max(line, default=0) < 0xF0:
-        fast = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        if fast.encode("utf-8") == line:
+    if not exact and (line.isascii() or _NON_BMP.search(line) is None):
+        if _FAST_ENCODER.encode(obj).encode("utf-8") == line:
             return obj, None
     try:
         if canonical_bytes(obj) == line:

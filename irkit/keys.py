@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,13 +48,11 @@ def fingerprint_of(public_raw: bytes) -> str:
     return FINGERPRINT_PREFIX + hashlib.sha256(public_raw).hexdigest()
 
 
+_FINGERPRINT_RE = re.compile(r"ed25519:[0-9a-f]{64}")
+
+
 def is_fingerprint(text: str) -> bool:
-    hex_part = text.removeprefix(FINGERPRINT_PREFIX)
-    return (
-        text.startswith(FINGERPRINT_PREFIX)
-        and len(hex_part) == 64
-        and all(c in "0123456789abcdef" for c in hex_part)
-    )
+    return _FINGERPRINT_RE.fullmatch(text) is not None
 
 
 def b64e(data: bytes) -> str:

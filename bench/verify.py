@@ -1,0 +1,65 @@
+"""Bar (issue 2): `irkit verify` on a 100,000-entry journal reaches at least 80% of
+(cores x single-core Ed25519 verify rate), both measured in this run.
+
+Run: python bench/verify.py [--entries 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _journal import bench_signer, make_case  # noqa: E402
+
+from irkit.verify import verify_case  # noqa: E402
+
+
+def single_core_rate(samples: int = 20_000) -> float:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key()
+    message = b'{"actor":"ed25519:' + b"ab" * 32 + b'","body":{"text":"' + b"x" * 250 + b'"}}'
+    signature = key.sign(message)
+    start = time.perf_counter()
+    for _ in range(samples):
+        public.verify(signature, message)
+    return samples / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"building a {args.entries:,}-entry journal ...", flush=True)
+        case = make_case(Path(tmp) / "case", args.entries, bench_signer())
+        ratios = []
+        for _ in range(args.repeat):
+            base = single_core_rate()
+            start = time.perf_counter()
+            report = verify_case(case.root, content=False)
+            elapsed = time.perf_counter() - start
+            assert report.ok, report.problems[:3]
+            rate = report.entries / elapsed
+            ratio = rate / (cores * base)
+            ratios.append(ratio)
+            print(
+                f"single-core Ed25519 verify: {base:,.0f}/s; irkit verify: {elapsed:.2f} s = "
+                f"{rate:,.0f} entries/s on {cores} cores; ratio {ratio:.2f}",
+                flush=True,
+            )
+    median = statistics.median(ratios)
+    print(f"median ratio {median:.2f} (bar >= 0.80: {'PASS' if median >= 0.8 else 'FAIL'})")
+
+
+if __name__ == "__main__":
+    main()

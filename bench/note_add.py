@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _journal import bench_signer, make_case  # noqa: E402
+from _journal import bench_signer, make_case
 
-from irkit import keys  # noqa: E402
+from irkit import keys
 
 
 def time_note_add(case_dir: Path, key: Path, env: dict[str, str]) -> float:

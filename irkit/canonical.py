@@ -80,9 +80,9 @@ def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"line is not valid JSON ({exc.args[0].split(':')[0]})"
     if not isinstance(obj, dict):
         return None, "line is not a JSON object"
-    if not exact and (line.isascii() or _NON_BMP.search(line) is None):
-        if _FAST_ENCODER.encode(obj).encode("utf-8") == line:
-            return obj, None
+    fast_path_valid = not exact and (line.isascii() or _NON_BMP.search(line) is None)
+    if fast_path_valid and _FAST_ENCODER.encode(obj).encode("utf-8") == line:
+        return obj, None
     try:
         if canonical_bytes(obj) == line:
             return obj, None

@@ -42,7 +42,7 @@ def test_signed_bytes_equal_the_line_without_its_sig(body: dict[str, object]) ->
     assert SIGNER.public.verify(cut[1], cut[0])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(value=json_values)
 def test_fast_canonical_check_agrees_with_rfc8785(value: object) -> None:
     doc = {"k": value}
@@ -80,3 +80,17 @@ def test_rfc8785_key_order_is_utf16() -> None:
     line = canonical_bytes(doc)
     assert line.index("\U00010000".encode()) < line.index("\uffff".encode())
     assert parse_canonical(line) == (doc, None)
+
+
+def test_fast_path_escaping_matches_rfc8785_for_every_ascii_and_special_char() -> None:
+    specials = "".join(chr(c) for c in range(0x80)) + "\u2028\u2029\ufeff\u00e9\u20ac\uffff"
+    doc = {"s": specials, "k\u00e9y": [specials[::-1], {"n": -(2**53) + 1}]}
+    exact = canonical_bytes(doc)
+    assert parse_canonical(exact) == (doc, None)
+
+
+@pytest.mark.parametrize("line", [b'{"a":2.5}', b'{"a":[1,{"b":1e400}]}', b'{"a":-0.0}'])
+def test_floats_never_pass_as_canonical_by_accident(line: bytes) -> None:
+    obj, problem = parse_canonical(line)
+    if problem is None:  # then it must really be RFC 8785 output
+        assert canonical_bytes(obj) == line

@@ -56,14 +56,40 @@ class Attachment(Body):
     size: SafeInt
 
 
+ItemId = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,8}-[0-9]{1,12}$")]
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class TemplateField(Body):
+    """One answered field of a note template (kept in the template's order)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    label: Label
+    value: str
+
+
 class NoteAdded(Body):
     text: Annotated[str, StringConstraints(min_length=1)]
     event_time: ZonedTime | None = None
-    tags: list[Label] = []
-    attachments: list[Attachment] = []
+    tags: list[Label] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
     confidential: bool = False
+    # Later, optional fields: written only when used, so older journals stay valid and
+    # byte-identical. `links`: evidence item ids (E-0001); `starred`: include in the report
+    # summary; `template` + `fields`: a note filled in from templates/NAME.toml.
+    links: list[ItemId] = Field(default_factory=list)
+    starred: bool = False
+    template: TemplateName | None = None
+    fields: list[TemplateField] = Field(default_factory=list)
 
 
 class NoteCorrected(NoteAdded):
     corrects: SafeInt
     reason: Label
+
+
+class NoteWitnessed(Body):
+    """A second responder countersigns a note: they were there and it is accurate."""
+
+    note: SafeInt
+    statement: Annotated[str, StringConstraints(min_length=1, max_length=2000)]

@@ -175,9 +175,19 @@ class Case:
             self._authorise(self._state(locked), signer, kind)
 
     def append(
-        self, signer: Signer, kind: str, body: dict[str, Any], *, clock: Clock = system_clock
+        self,
+        signer: Signer,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        clock: Clock = system_clock,
+        after: int | None = None,
     ) -> Entry:
-        """Validate, authorise, sign and durably append one entry; O(1) in journal size."""
+        """Validate, authorise, sign and durably append one entry; O(1) in journal size.
+
+        `after`: append only if the last entry is still that seq (compare-and-swap for
+        commands that checked a folded state first, e.g. a state change).
+        """
         if not kinds.known(kind):
             raise InputError(f"unknown entry kind {kind!r}")
         try:
@@ -190,6 +200,11 @@ class Case:
             locked.check_tail()
             state = self._state(locked)
             self._authorise(state, signer, kind)
+            if after is not None and state.seq != after:
+                raise InputError(
+                    f"the case changed meanwhile (now up to entry {state.seq}); nothing was "
+                    "written: look again and repeat the command"
+                )
             seq = state.seq + 1
             prev = state.hash if seq else GENESIS_PREV
             line = build_line(

@@ -73,7 +73,7 @@ def parse_note(data: bytes) -> SignedNote:
     if split < 0 or not decoded.endswith("\n"):
         raise InputError("not a signed note: no blank line before the signatures")
     text = decoded[: split + 1]
-    if any(ord(c) < 0x20 and c != "\n" or c == "\x7f" for c in decoded):
+    if any((ord(c) < 0x20 and c != "\n") or c == "\x7f" for c in decoded):
         raise InputError("signed note contains control characters")
     sigs: list[NoteSignature] = []
     for raw_line in decoded[split + 2 :].splitlines():

@@ -18,10 +18,22 @@ _KINDS: dict[str, str] = {
     "member.removed": "irkit.bodies:MemberRemoved",
     "note.added": "irkit.bodies:NoteAdded",
     "note.corrected": "irkit.bodies:NoteCorrected",
+    "note.witnessed": "irkit.bodies:NoteWitnessed",
+    # incident lifecycle (irkit/lifecycle.py)
+    "incident.configured": "irkit.lifecycle:IncidentConfigured",
+    "incident.state": "irkit.lifecycle:StateChanged",
+    "incident.field": "irkit.lifecycle:FieldChanged",
+    "incident.linked": "irkit.lifecycle:Linked",
+    "incident.escalated": "irkit.lifecycle:Escalated",
+    "incident.acknowledged": "irkit.lifecycle:Acknowledged",
+    "incident.consent": "irkit.lifecycle:Consent",
+    "incident.informed": "irkit.lifecycle:Informed",
+    "incident.confirmed": "irkit.lifecycle:Confirmed",
+    "incident.followup": "irkit.lifecycle:FollowUp",
 }
 
 # Kinds only a member with an administrative role may sign.
-ADMIN_KINDS = frozenset({"member.added", "member.removed"})
+ADMIN_KINDS = frozenset({"member.added", "member.removed", "incident.configured"})
 ADMIN_ROLES = frozenset({"lead"})
 
 
@@ -33,8 +45,12 @@ def all_kinds() -> list[str]:
     return sorted(_KINDS)
 
 
+_resolved: dict[str, type[Body]] = {}
+
+
 def body_model(kind: str) -> type[Body]:
-    target = _KINDS[kind]
-    module_name, _, attr = target.partition(":")
-    model: type[Body] = getattr(importlib.import_module(module_name), attr)
+    model = _resolved.get(kind)
+    if model is None:
+        module_name, _, attr = _KINDS[kind].partition(":")
+        model = _resolved[kind] = getattr(importlib.import_module(module_name), attr)
     return model

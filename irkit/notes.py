@@ -6,6 +6,7 @@ and the timeline shows both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from irkit.store import StoredBlob
 from irkit.timefmt import Clock, format_zoned, parse_utc, system_clock
 
 NOTE_KINDS = ("note.added", "note.corrected")
+WITNESS_KIND = "note.witnessed"
 
 
 def _note_body(
@@ -28,6 +30,7 @@ def _note_body(
     tags: Sequence[str],
     attachments: Sequence[tuple[str, StoredBlob]],
     confidential: bool,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if not text.strip():
         raise InputError("a note needs some text")
@@ -41,7 +44,28 @@ def _note_body(
     }
     if event_time is not None:
         body["event_time"] = format_zoned(event_time)
+    # optional fields only when used: notes without them stay byte-identical to older ones
+    for key, value in (extra or {}).items():
+        if value:
+            body[key] = value
     return body
+
+
+_ITEM_RE = re.compile(r"^[A-Z]{1,8}-[0-9]{1,12}$")
+
+
+def note_extras(
+    links: Sequence[str] = (),
+    starred: bool = False,
+    template: str | None = None,
+    fields: Sequence[dict[str, str]] = (),
+) -> dict[str, Any]:
+    """The optional note fields, checked: evidence item links, star, template answers."""
+    clean = sorted({ln.strip().upper() for ln in links})
+    for item in clean:
+        if not _ITEM_RE.match(item):
+            raise InputError(f"--link {item!r} is not an evidence item id (like E-0001)")
+    return {"links": clean, "starred": starred, "template": template, "fields": list(fields)}
 
 
 def _append_with_attachments(
@@ -73,16 +97,46 @@ def add_note(
     tags: Sequence[str] = (),
     attach: Sequence[Path] = (),
     confidential: bool = False,
+    extra: dict[str, Any] | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
+    """Append a note; `extra` comes from `note_extras` (links, star, template answers)."""
     return _append_with_attachments(
         case,
         signer,
         "note.added",
-        lambda stored: _note_body(text, event_time, tags, stored, confidential),
+        lambda stored: _note_body(text, event_time, tags, stored, confidential, extra),
         attach,
         clock,
     )
+
+
+def witness_note(
+    case: Case, signer: Signer, seq: int, *, statement: str, clock: Clock = system_clock
+) -> Entry:
+    """Countersign note `seq` as a second responder (NIST SP 800-61: work in pairs)."""
+    target = _find_note(case, seq)
+    if target.actor == signer.fingerprint:
+        raise InputError("you wrote this note: a witness must be someone else")
+    for entry in case.read_entries().entries:
+        if (
+            entry.kind == WITNESS_KIND
+            and entry.body.get("note") == seq
+            and entry.actor == signer.fingerprint
+        ):
+            raise InputError(f"you already witnessed note #{seq} (entry #{entry.seq})")
+    if not statement.strip():
+        raise InputError("a witness statement is required")
+    return case.append(signer, WITNESS_KIND, {"note": seq, "statement": statement}, clock=clock)
+
+
+def witness_rule(entry: Entry, ctx: Any) -> None:
+    """`irkit verify`: a witness points at an earlier note and is not its author's own."""
+    target = ctx.seen.get(entry.body["note"])
+    if target is None or target.kind not in NOTE_KINDS or target.seq >= entry.seq:
+        ctx.problem(entry.seq, "bad-reference", "witness points at no earlier note")
+    elif target.actor == entry.actor:
+        ctx.problem(entry.seq, "self-witness", "a note's author cannot witness their own note")
 
 
 def correct_note(
@@ -146,6 +200,10 @@ class TimelineItem:
     corrects: int | None = None
     reason: str | None = None
     corrected_by: list[int] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    starred: bool = False
+    template: str | None = None
+    witnessed_by: list[tuple[int, str]] = field(default_factory=list)  # (seq, name)
 
     def sort_key(self) -> tuple[datetime, int]:
         try:
@@ -158,7 +216,10 @@ class TimelineItem:
 def timeline(entries: Sequence[Entry], names: dict[str, str]) -> list[TimelineItem]:
     """Notes ordered by event time (then seq), corrections linked both ways."""
     items: dict[int, TimelineItem] = {}
+    witnesses: list[Entry] = []
     for entry in entries:
+        if entry.kind == WITNESS_KIND:
+            witnesses.append(entry)
         if entry.kind not in NOTE_KINDS:
             continue
         body = entry.body
@@ -176,8 +237,15 @@ def timeline(entries: Sequence[Entry], names: dict[str, str]) -> list[TimelineIt
             confidential=bool(body.get("confidential", False)),
             corrects=body.get("corrects"),
             reason=body.get("reason"),
+            links=list(body.get("links", [])),
+            starred=bool(body.get("starred", False)),
+            template=body.get("template"),
         )
     for item in items.values():
         if item.corrects is not None and item.corrects in items:
             items[item.corrects].corrected_by.append(item.seq)
+    for w in witnesses:
+        noted = items.get(w.body.get("note", -1))
+        if noted is not None:
+            noted.witnessed_by.append((w.seq, names.get(w.actor, w.actor)))
     return sorted(items.values(), key=TimelineItem.sort_key)

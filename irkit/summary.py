@@ -42,4 +42,48 @@ def summarize(e: Entry) -> str:
             extra = f" [+{len(b.get('attachments', []))} file(s)]" if b.get("attachments") else ""
             secret = " [confidential]" if b.get("confidential") else ""
             return prefix + _clip(str(b.get("text", ""))) + extra + secret
+        case "note.witnessed":
+            return f"witnesses note #{b.get('note')}: {_clip(str(b.get('statement', '')), 50)}"
+    if e.kind.startswith("incident."):
+        return incident_summary(e.kind, b)
+    return ""
+
+
+def incident_summary(kind: str, b: dict[str, object]) -> str:
+    """old -> new and why, for the help-desk entries (irkit/lifecycle.py)."""
+    why = _clip(str(b.get("reason") or ""), 40)
+    match kind.removeprefix("incident."):
+        case "configured":
+            settings = b.get("settings")
+            name = settings.get("preset") if isinstance(settings, dict) else "?"
+            return f"settings ({name}): {why}"
+        case "state":
+            wait = f" (waiting for {b['waiting_for']})" if b.get("waiting_for") else ""
+            res = b.get("resolution")
+            code = f" [{res.get('code')}]" if isinstance(res, dict) else ""
+            clo = b.get("closure")
+            how = f" [{clo.get('how')}]" if isinstance(clo, dict) else ""
+            return f"state {b.get('old')} -> {b.get('new')}{wait}{code}{how}: {why}"
+        case "field":
+            prio = f" => priority {b['priority']}" if b.get("priority") is not None else ""
+            return f"{b.get('field')}: {b.get('old')!r} -> {b.get('new')!r}{prio}: {why}"
+        case "linked":
+            return f"{b.get('action', 'add')} {b.get('link')} link {b.get('ref')}: {why}"
+        case "escalated":
+            where = f"tier {b['tier']}" if b.get("tier") is not None else ""
+            where += f" {b['team']}" if b.get("team") else ""
+            return f"{b.get('kind')} escalation to {where.strip()} ({b.get('trigger')}): {why}"
+        case "acknowledged":
+            return f"acknowledges escalation #{b.get('escalation')}"
+        case "consent":
+            return (
+                f"consent {b.get('action')} by {b.get('by')} for {_clip(str(b.get('scope')), 40)}"
+            )
+        case "informed":
+            return f"customer informed ({b.get('channel')}): {_clip(str(b.get('summary')), 40)}"
+        case "confirmed":
+            score = f" satisfaction {b['satisfaction']}/5" if b.get("satisfaction") else ""
+            return f"confirmed by {b.get('by')} ({b.get('channel')}){score}"
+        case "followup":
+            return f"follow-up {b.get('action')}: {_clip(str(b.get('note')), 40)}"
     return ""

@@ -8,6 +8,7 @@ so a large journal verifies at close to cores x the Ed25519 verify rate.
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import multiprocessing
 import os
@@ -109,10 +110,27 @@ def _note_rules(entry: Entry, ctx: Context) -> None:
 RULES: dict[str, str] = {
     "note.added": "irkit.verify:_note_rules",
     "note.corrected": "irkit.verify:_note_rules",
+    "note.witnessed": "irkit.notes:witness_rule",
+    **{
+        kind: "irkit.lifecycle:verify_rule"
+        for kind in (
+            "incident.configured",
+            "incident.state",
+            "incident.field",
+            "incident.linked",
+            "incident.escalated",
+            "incident.acknowledged",
+            "incident.consent",
+            "incident.informed",
+            "incident.confirmed",
+            "incident.followup",
+        )
+    },
 }
 FINISHERS: list[str] = []
 
 
+@functools.cache
 def _resolve(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     return getattr(importlib.import_module(module_name), attr)
@@ -151,6 +169,11 @@ def _check_signatures(
         except InvalidSignature:
             failures.append((index, "bad-signature"))
     return failures
+
+
+def _init_worker(keys: dict[str, bytes]) -> None:
+    global _worker_keys
+    _worker_keys = keys
 
 
 def _verify_range(task: tuple[str, int, int, int]) -> list[tuple[int, str]]:
@@ -224,10 +247,10 @@ def verify_case(
     pending = None
     n = len(scan.lines)
     if jobs > 1 and n >= _PARALLEL_THRESHOLD:
-        global _worker_keys
-        _worker_keys = keys_from_dir
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(jobs)
+        pool = multiprocessing.get_context(method).Pool(
+            jobs, initializer=_init_worker, initargs=(keys_from_dir,)
+        )
         complete_end = scan.torn.offset if scan.torn else scan.size
         tasks = _ranges(case.journal_path, scan.offsets, complete_end, jobs * 8)
         pending = pool.map_async(_verify_range, tasks)
@@ -396,22 +419,23 @@ def _check_line(index: int, line: bytes, prev: str, ctx: Context) -> tuple[Entry
         opener = entry.body["opener"]
         if opener["fingerprint"] != entry.actor:
             ctx.problem(seq, "opened", "case.opened is not signed by the opener it names")
-        _check_member_key(seq, opener, ctx)
+        if not _check_member_key(seq, opener, ctx):
+            return entry, False
     elif index == 0:
         ctx.problem(seq, "opened", "the first entry is not case.opened")
     else:
         reason = ctx.roster.may_sign(entry.actor, entry.kind)
         if reason is not None:
             ctx.problem(seq, "not-member", f"{reason} ({entry.actor})")
-        if entry.kind == "member.added":
-            _check_member_key(seq, entry.body["member"], ctx)
+        if entry.kind == "member.added" and not _check_member_key(seq, entry.body["member"], ctx):
+            return entry, False
     folded = ctx.roster.apply(seq, entry.kind, entry.body)
     if folded is not None:
         ctx.problem(seq, "membership", folded)
     return entry, True
 
 
-def _check_member_key(seq: int, info: dict[str, Any], ctx: Context) -> None:
+def _check_member_key(seq: int, info: dict[str, Any], ctx: Context) -> bool:
     try:
         raw = b64d(info["public_key"], what="public_key")
         ok = len(raw) == 32 and fingerprint_of(raw) == info["fingerprint"]
@@ -419,6 +443,7 @@ def _check_member_key(seq: int, info: dict[str, Any], ctx: Context) -> None:
         ok = False
     if not ok:
         ctx.problem(seq, "member-key", "member public key does not match its fingerprint")
+    return ok
 
 
 def _check_keys_dir(keys_dir: Path, ctx: Context) -> None:

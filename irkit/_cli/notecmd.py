@@ -69,6 +69,26 @@ def note_group() -> None:
     help="A file to hash and keep with the note (repeatable).",
 )
 @click.option("--confidential", is_flag=True, help="Redact this note in shared reports.")
+@click.option(
+    "--link", "links", multiple=True, help="Evidence item this note is about, e.g. E-0001."
+)
+@click.option(
+    "--include",
+    "--star",
+    "starred",
+    is_flag=True,
+    help="Mark the note for the report's summary.",
+)
+@click.option(
+    "--template",
+    help="Fill a checklist (see `irkit note templates`): asks each field in turn.",
+)
+@click.option(
+    "--from-file",
+    "answers_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Template answers from a file (`name: value` lines or TOML), for scripts.",
+)
 @case_option
 @key_options
 @json_option
@@ -78,18 +98,33 @@ def note_add_cmd(
     tags: tuple[str, ...],
     attach: tuple[Path, ...],
     confidential: bool,
+    links: tuple[str, ...],
+    starred: bool,
+    template: str | None,
+    answers_file: Path | None,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Add a note. TEXT, or `-` for standard input, or nothing to open $EDITOR."""
-    from irkit.notes import add_note
+    """Add a note. TEXT, or `-` for standard input, or nothing to open $EDITOR.
+
+    With --template NAME, answer the checklist instead (TEXT becomes an optional remark).
+    """
+    from irkit.notes import add_note, note_extras
 
     case = open_case(case_dir)
     when = _event_time(event_time)
+    fields: list[dict[str, str]] = []
+    if answers_file is not None and template is None:
+        raise InputError("--from-file goes with --template NAME")
+    if template is not None:
+        body, fields, template_tags = _template_note(template, answers_file, text)
+        tags = tags + template_tags
+    extra = note_extras(links, starred, template, fields)
     signer = load_signer(key_path, passphrase_file)
-    body = _note_text(text)
+    if template is None:
+        body = _note_text(text)
     entry = add_note(
         case,
         signer,
@@ -98,11 +133,84 @@ def note_add_cmd(
         tags=tags,
         attach=attach,
         confidential=confidential,
+        extra=extra,
     )
     if as_json:
         print_json(entry.to_json())
         return
     click.echo(f"#{entry.seq} note recorded {entry.recorded}")
+
+
+def _template_note(
+    name: str, answers_file: Path | None, remark: str | None
+) -> tuple[str, list[dict[str, str]], tuple[str, ...]]:
+    from irkit import notetemplates
+
+    tpl = notetemplates.load(name)
+    answers: dict[str, str] | None = None
+    ask = None
+    if answers_file is not None:
+        try:
+            raw = answers_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read answers file {answers_file}") from exc
+        answers = notetemplates.answers_from_text(raw)
+    elif sys.stdin.isatty():
+        click.echo(f"{tpl.title}: {tpl.description}", err=True)
+
+        def ask(f: notetemplates.TemplateField) -> str:
+            value: str = click.prompt(
+                f.label, default="" if not f.required else None, show_default=False, err=True
+            )
+            return value
+    else:
+        raise InputError("--template needs a terminal to ask, or --from-file ANSWERS")
+    fields = notetemplates.fill(tpl, answers, ask)
+    text = notetemplates.render(tpl, fields)
+    if remark and remark != "-":
+        text += f"\n\n{remark}"
+    return text, fields, tpl.tags
+
+
+@note_group.command("templates")
+def note_templates_cmd() -> None:
+    """List the note templates (checklists) you can fill with `note add --template NAME`."""
+    from irkit import notetemplates
+
+    for name in notetemplates.available():
+        tpl = notetemplates.load(name)
+        click.echo(f"{name:<20} {tpl.title}")
+
+
+@note_group.command("witness")
+@click.argument("seq", type=int)
+@click.option(
+    "--statement",
+    default="I was present and this note is accurate.",
+    show_default=True,
+    help="What you attest.",
+)
+@case_option
+@key_options
+@json_option
+def note_witness_cmd(
+    seq: int,
+    statement: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Countersign note SEQ as a second responder (a new signed entry; not the author)."""
+    from irkit.notes import witness_note
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = witness_note(case, signer, seq, statement=statement)
+    if as_json:
+        print_json(entry.to_json())
+        return
+    click.echo(f"#{entry.seq} witnessed note #{seq}")
 
 
 @note_group.command("correct")
@@ -182,3 +290,9 @@ def timeline_cmd(case_dir: Path | None, as_json: bool) -> None:
             click.echo(f"    | {line}")
         for att in item.attachments:
             click.echo(f"    attached {att['name']} sha256:{att['sha256']} ({att['size']} bytes)")
+        if item.links:
+            click.echo(f"    about evidence {', '.join(item.links)}")
+        if item.starred:
+            click.echo("    * starred for the report summary")
+        for wseq, wname in item.witnessed_by:
+            click.echo(f"    witnessed by {wname} (#{wseq})")

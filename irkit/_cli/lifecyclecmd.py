@@ -1,0 +1,638 @@
+"""`irkit case`: the incident's life at the help desk (states, SLA clocks, escalation...)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from irkit._cli._common import (
+    IrkitGroup,
+    case_option,
+    json_option,
+    key_options,
+    load_signer,
+    open_case,
+    print_json,
+)
+from irkit.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STATE_NAMES = ["assigned", "in-progress", "in_progress", "pending", "resolved", "closed"]
+
+
+def _writer(func: F) -> F:
+    """The options every writing command shares: the case, your key, --json."""
+    return case_option(key_options(json_option(func)))
+
+
+def _done(entries: Any, as_json: bool) -> None:
+    items = entries if isinstance(entries, list) else [entries]
+    if as_json:
+        print_json([e.to_json() for e in items])
+        return
+    from irkit.summary import summarize
+
+    for e in items:
+        click.echo(f"#{e.seq} {e.kind}: {summarize(e)}")
+
+
+def _now(value: str | None) -> datetime:
+    from datetime import UTC
+
+    from irkit.timefmt import parse_user_time
+
+    return parse_user_time(value) if value else datetime.now(UTC)
+
+
+@click.group("case", cls=IrkitGroup)
+def case_group() -> None:
+    """Work the incident like a help-desk ticket: every step is a signed entry.
+
+    \b
+    On the phone? The usual run:
+      irkit case show                               where are we, what is due
+      irkit case assign "Bob"                       take it / hand it to someone
+      irkit case status in-progress --reason "..."  start working
+      irkit case status pending --waiting-for customer --reason "sends logs"
+                                                    clock stops while you wait on them
+      irkit case inform --channel phone "told them the status"
+      irkit case escalate --tier 2 --reason "needs AD admin"
+      irkit case resolve --code CONFIG --outcome true-positive --solution "..."
+      irkit case confirm --by "Ms Smith" --satisfaction 5
+      irkit case close
+
+    Clocks are worked out from the journal each time you look, in the case's business
+    hours (set with `irkit case configure`); nothing is stored that could drift.
+    """
+
+
+@case_group.command("show", short_help="Dashboard: state, priority, every clock, deadlines.")
+@click.option("--now", "now_text", help="Show the clocks as at this time (default: now).")
+@case_option
+@json_option
+def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None:
+    """Dashboard: state, priority, owner, every SLA clock and deadline, escalations,
+    consent, resolution, and the full lifecycle history."""
+    from irkit import lifecycle
+    from irkit._cli import lifecycleview
+    from irkit.summary import names_from
+
+    case = open_case(case_dir)
+    entries = case.read_entries().entries
+    inc = lifecycle.fold(entries)
+    now = _now(now_text)
+    view = lifecycleview.dashboard(
+        case.info, inc, lifecycle.clocks(inc, now), now, names_from(entries)
+    )
+    if as_json:
+        print_json(view)
+        return
+    for line in lifecycleview.render(view):
+        click.echo(line)
+
+
+@case_group.command("configure", short_help="Set priority matrix, SLA targets, hours (leads).")
+@click.option("--preset", type=click.Choice(["itil3", "itil5"]), help="Built-in settings.")
+@click.option(
+    "--file",
+    "settings_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings in TOML (matrix, targets, calendars, holidays); see docs/FORMAT.md.",
+)
+@click.option("--tz", "zone", help="Time zone of the calendars, e.g. Europe/Berlin.")
+@click.option("--reason", required=True, help="Why the settings change.")
+@_writer
+def configure_cmd(
+    preset: str | None,
+    settings_file: Path | None,
+    zone: str | None,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Set the priority matrix, SLA targets and business calendar (case leads only).
+
+    The whole settings document is signed into the journal; clocks use the latest one.
+    """
+    from irkit import desk, settings
+
+    if preset and settings_file:
+        raise InputError("give --preset or --file, not both")
+    if settings_file is not None:
+        try:
+            text = settings_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read settings file {settings_file}") from exc
+        chosen = settings.settings_from_toml(text, zone)
+    else:
+        chosen = settings.preset(preset or "itil3", zone or "UTC")
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.configure(case, signer, chosen, reason=reason), as_json)
+
+
+@case_group.command("status", short_help="Move to assigned, in-progress or pending.")
+@click.argument("state", type=click.Choice(_STATE_NAMES))
+@click.option(
+    "--waiting-for",
+    type=click.Choice(["customer", "vendor", "change", "problem"]),
+    help="With pending: whom you wait for (customer/vendor stop the SLA clock).",
+)
+@click.option("--reason", default="", help="Why (said to the customer or the next shift).")
+@_writer
+def status_cmd(
+    state: str,
+    waiting_for: str | None,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Move the incident to STATE: assigned, in-progress, pending (needs --waiting-for).
+
+    Resolving, closing and reopening have their own commands: `case resolve`, `case close`,
+    `case reopen`. Moves the state machine forbids (e.g. closed -> pending) are refused.
+    """
+    from irkit import desk
+
+    state = state.replace("-", "_")
+    if state == "resolved":
+        raise InputError("use `irkit case resolve --code ... --solution ... --outcome ...`")
+    if state == "closed":
+        raise InputError("use `irkit case close` (after the customer confirms)")
+    if state == "pending" and waiting_for is None:
+        raise InputError("pending needs --waiting-for customer|vendor|change|problem")
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = desk.change_state(
+        case,
+        signer,
+        state,
+        reason=reason or (f"waiting for {waiting_for}" if waiting_for else f"now {state}"),
+        waiting_for=waiting_for,
+    )
+    _done(entry, as_json)
+
+
+@case_group.command("assign", short_help="Give the incident to someone (new -> assigned).")
+@click.argument("who")
+@click.option("--reason", default="", help="Why this person.")
+@_writer
+def assign_cmd(
+    who: str,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Give the incident to WHO (a name or team). A new incident becomes `assigned`."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.set_field(case, signer, "assignee", who, reason=reason or "assigned"), as_json)
+
+
+@case_group.command("set", short_help="Record impact, urgency, severity, category, assets...")
+@click.argument(
+    "field",
+    type=click.Choice(
+        ["impact", "urgency", "severity", "category", "assets", "assignee", "owner", "phase"]
+    ),
+)
+@click.argument("value")
+@click.option("--reason", default="", help="Why it changes.")
+@_writer
+def set_cmd(
+    field: str,
+    value: str,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Record a field: impact/urgency (1 = highest; they give the priority), severity,
+    category, assets (comma-separated), assignee, owner (the desk keeps ownership when
+    escalating), phase (identification, containment, eradication, recovery,
+    lessons-learned)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.set_field(case, signer, field, value, reason=reason), as_json)
+
+
+@case_group.command("link", short_help="Link related incident, problem, change, known error.")
+@click.argument("link_type", type=click.Choice(["related", "problem", "change", "known-error"]))
+@click.argument("ref")
+@click.option(
+    "--change-type", type=click.Choice(["standard", "normal", "emergency"]), help="For change."
+)
+@click.option("--workaround", help="For known-error: what the customer can do meanwhile.")
+@click.option("--remove", is_flag=True, help="Remove the link instead.")
+@click.option("--reason", default="", help="Why.")
+@_writer
+def link_cmd(
+    link_type: str,
+    ref: str,
+    change_type: str | None,
+    workaround: str | None,
+    remove: bool,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Link a related incident, a problem record, a change (RFC) or a known error."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = desk.link(
+        case,
+        signer,
+        link_type,
+        ref,
+        reason=reason,
+        change_type=change_type,
+        workaround=workaround,
+        remove=remove,
+    )
+    _done(entry, as_json)
+
+
+@case_group.command("escalate", short_help="Hand up: to a tier/team, or to management.")
+@click.option("--tier", type=click.IntRange(1, 9), help="Support tier to hand over to.")
+@click.option("--to", "team", help="Team or person (e.g. network, management).")
+@click.option(
+    "--kind",
+    type=click.Choice(["functional", "hierarchical"]),
+    default="functional",
+    show_default=True,
+    help="functional: to expertise; hierarchical: to management.",
+)
+@click.option("--reason", default="", help="Why (required unless --breached).")
+@click.option(
+    "--breached",
+    is_flag=True,
+    help="Escalate every breached SLA clock not yet escalated (for cron/monitoring).",
+)
+@_writer
+def escalate_cmd(
+    tier: int | None,
+    team: str | None,
+    kind: str,
+    reason: str,
+    breached: bool,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Hand the incident up: to a tier/team (functional) or to management (hierarchical).
+
+    You keep ownership; the receiving side acknowledges with `irkit case ack SEQ`.
+    """
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    if breached:
+        made = desk.escalate_breaches(case, signer, team=team or "management")
+        if not made and not as_json:
+            click.echo("no breached clock left to escalate")
+        _done(made, as_json)
+        return
+    entry = desk.escalate(case, signer, kind=kind, tier=tier, team=team, reason=reason)
+    _done(entry, as_json)
+
+
+@case_group.command("ack", short_help="Take an escalation handed to you (by entry number).")
+@click.argument("escalation", type=int)
+@click.option("--note", help="Anything to add.")
+@_writer
+def ack_cmd(
+    escalation: int,
+    note: str | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Acknowledge escalation ESCALATION (its entry number): you have taken it."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.acknowledge(case, signer, escalation, note=note), as_json)
+
+
+@case_group.group("consent", cls=IrkitGroup, short_help="Customer permission to access/share data.")
+def consent_group() -> None:
+    """The customer's permission to access or share their data, and its withdrawal."""
+
+
+@consent_group.command("grant")
+@click.option("--by", "by", required=True, help="Who gave it (the customer's name).")
+@click.option("--for", "scope", required=True, help="What for, e.g. 'remote access to PC-12'.")
+@click.option("--how", "method", required=True, help="How: phone, email, signed form...")
+@click.option("--at", "given_at", help="When they said so, if not just now.")
+@_writer
+def consent_grant_cmd(
+    by: str,
+    scope: str,
+    method: str,
+    given_at: str | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Record that the customer allowed something (ask before you connect)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    when = _now(given_at) if given_at else None
+    _done(
+        desk.consent_grant(case, signer, by=by, scope=scope, method=method, given_at=when),
+        as_json,
+    )
+
+
+@consent_group.command("withdraw")
+@click.argument("grant", type=int)
+@click.option("--by", "by", required=True, help="Who withdrew it.")
+@click.option("--how", "method", required=True, help="How they said so.")
+@click.option("--reason", help="What they said.")
+@click.option("--at", "given_at", help="When, if not just now.")
+@_writer
+def consent_withdraw_cmd(
+    grant: int,
+    by: str,
+    method: str,
+    reason: str | None,
+    given_at: str | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Record that the customer withdrew the consent granted at entry GRANT."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    when = _now(given_at) if given_at else None
+    entry = desk.consent_withdraw(
+        case, signer, grant, by=by, method=method, reason=reason, given_at=when
+    )
+    _done(entry, as_json)
+
+
+@case_group.command("inform", short_help="Record a customer update (restarts update clock).")
+@click.argument("summary")
+@click.option("--channel", default="phone", show_default=True, help="phone, email, portal...")
+@_writer
+def inform_cmd(
+    summary: str,
+    channel: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Record that you updated the customer (restarts the update-cadence clock)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.inform(case, signer, channel=channel, summary=summary), as_json)
+
+
+@case_group.command("resolve", short_help="Mark resolved: code, solution, outcome.")
+@click.option("--code", required=True, help="Resolution code, e.g. CONFIG, MALWARE-REMOVED.")
+@click.option("--solution", required=True, help="What fixed it, in words the customer gets.")
+@click.option(
+    "--outcome",
+    required=True,
+    type=click.Choice(
+        ["true-positive", "false-positive", "benign", "duplicate", "not-an-incident", "other"]
+    ),
+    help="What it turned out to be.",
+)
+@click.option("--impact", help="What the incident cost (downtime, data, users).")
+@click.option("--reason", default="", help="Anything else to say.")
+@_writer
+def resolve_cmd(
+    code: str,
+    solution: str,
+    outcome: str,
+    impact: str | None,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Mark it resolved (stops the resolve clock); then ask the customer to confirm."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    resolution = {"code": code, "solution": solution, "outcome": outcome, "impact": impact}
+    entry = desk.change_state(
+        case, signer, "resolved", reason=reason or "resolved", resolution=resolution
+    )
+    _done(entry, as_json)
+
+
+@case_group.command("confirm", short_help="Record that the customer confirms the fix.")
+@click.option("--by", "by", required=True, help="Who confirmed (the customer's name).")
+@click.option("--channel", default="phone", show_default=True, help="How they confirmed.")
+@click.option("--satisfaction", type=click.IntRange(1, 5), help="1 (unhappy) .. 5 (happy).")
+@click.option("--comment", help="What the customer said.")
+@_writer
+def confirm_cmd(
+    by: str,
+    channel: str,
+    satisfaction: int | None,
+    comment: str | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """The customer confirms the fix works (record their score and words if given)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = desk.confirm(
+        case, signer, by=by, channel=channel, satisfaction=satisfaction, comment=comment
+    )
+    _done(entry, as_json)
+
+
+@case_group.command("close", short_help="Close a resolved incident (confirmed, or --auto).")
+@click.option(
+    "--auto",
+    is_flag=True,
+    help="No answer from the customer for the configured number of days: close anyway.",
+)
+@click.option("--reason", default="", help="Anything to add.")
+@_writer
+def close_cmd(
+    auto: bool,
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Close a resolved incident after the customer confirmed (or --auto after N days)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    why = reason or ("no answer: closed automatically" if auto else "customer confirmed")
+    _done(desk.close(case, signer, auto=auto, reason=why), as_json)
+
+
+@case_group.command("reopen", short_help="It is back: resolved/closed -> in progress.")
+@click.option("--reason", required=True, help="Why: what the customer reports now.")
+@_writer
+def reopen_cmd(
+    reason: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """The problem is back: resolved/closed -> in progress (the resolve clock runs again)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.change_state(case, signer, "in_progress", reason=reason), as_json)
+
+
+@case_group.group("followup", cls=IrkitGroup, short_help="Schedule a follow-up, then mark it done.")
+def followup_group() -> None:
+    """Follow-ups after resolution: schedule one, then mark it done."""
+
+
+@followup_group.command("schedule")
+@click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00.")
+@click.option("--note", required=True, help="What to check.")
+@_writer
+def followup_schedule_cmd(
+    due: str,
+    note: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Schedule a follow-up (call the customer back, check the fix held)."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.followup_schedule(case, signer, due=_now(due), note=note), as_json)
+
+
+@followup_group.command("done")
+@click.argument("schedule", type=int)
+@click.option("--note", required=True, help="What came of it.")
+@_writer
+def followup_done_cmd(
+    schedule: int,
+    note: str,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Mark the follow-up scheduled at entry SCHEDULE as done."""
+    from irkit import desk
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    _done(desk.followup_done(case, signer, schedule, note=note), as_json)
+
+
+@case_group.command("kpi", short_help="MTTA, MTTR, pending, breaches, reopens, FCR.")
+@click.argument("folders", nargs=-1, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--now", "now_text", help="Compute as at this time (default: now).")
+@click.option(
+    "--case",
+    "case_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="IRKIT_CASE",
+    help="The case when no FOLDERS are given.",
+)
+@json_option
+def kpi_cmd(
+    folders: tuple[Path, ...], now_text: str | None, case_dir: Path | None, as_json: bool
+) -> None:
+    """KPIs over one case or many: FOLDERS are case folders or folders holding them.
+
+    MTTA (opened -> first taken), MTTR in business hours (pauses excluded), total pending
+    time, breaches, reopens, first-contact resolution rate, mean satisfaction.
+    """
+    from irkit import kpi
+    from irkit.case import MARKER_NAME, Case
+    from irkit.sla import format_duration
+
+    roots: list[Path] = []
+    for folder in folders:
+        if (folder / MARKER_NAME).is_file():
+            roots.append(folder)
+        else:
+            found = sorted(p.parent for p in folder.glob(f"*/{MARKER_NAME}"))
+            if not found:
+                raise InputError(f"{folder} is not a case folder and holds none")
+            roots.extend(found)
+    now = _now(now_text)
+    cases = [Case.open(r) for r in roots] if roots else [open_case(case_dir)]
+    rows = [kpi.case_kpi(c.info.case_id, c.read_entries().entries, now) for c in cases]
+    result = kpi.summarize(rows)
+    if as_json:
+        print_json(result)
+        return
+
+    def dur(value: int | None) -> str:
+        from datetime import timedelta
+
+        return "-" if value is None else format_duration(timedelta(seconds=value))
+
+    click.echo(
+        f"{'case':<20} {'state':<12} {'P':<2} {'TTA':>12} {'TTR(bus.)':>12} "
+        f"{'pending':>12} {'breach':>6} {'reopen':>6} FCR"
+    )
+    for r in rows:
+        click.echo(
+            f"{r.case:<20} {r.state:<12} {r.priority or '-'!s:<2} "
+            f"{dur(r.time_to_acknowledge):>12} {dur(r.time_to_resolve):>12} "
+            f"{dur(r.pending):>12} {r.breaches:>6} {r.reopens:>6} "
+            f"{'yes' if r.first_contact_resolution else 'no'}"
+        )
+    click.echo(
+        f"{result['cases']} case(s), {result['resolved']} resolved; MTTA {dur(result['mtta'])}, "
+        f"MTTR {dur(result['mttr_business'])} business; pending {dur(result['pending_total'])}; "
+        f"breaches {result['breaches']} (internal {result['internal_breaches']}); "
+        f"reopens {result['reopens']}; FCR "
+        + ("-" if result["fcr_percent"] is None else f"{result['fcr_percent']}%")
+    )

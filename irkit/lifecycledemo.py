@@ -1,0 +1,89 @@
+"""The demo's help-desk act: the incident worked from assignment to the customer's "thanks".
+
+Runs inside `irkit demo` (DEMO_STEPS) after the notes: Bob witnesses Alice's first note, the
+case gets settings, priority, an assignee, waits on the customer, is escalated and
+acknowledged, resolved, confirmed by the customer and closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from irkit import desk
+from irkit.notes import witness_note
+from irkit.settings import preset
+
+
+def demo_step(ctx: Any) -> None:
+    case, clock = ctx.case, ctx.clock
+    alice, bob = ctx.signers["alice"], ctx.signers["bob"]
+    first_note = next(e for e in case.read_entries().entries if e.kind == "note.added")
+    witness_note(
+        case,
+        bob,
+        first_note.seq,
+        statement="I was on the call; the note is accurate.",
+        clock=clock,
+    )
+    desk.configure(
+        case, alice, preset("itil3", "Europe/Berlin"), reason="service desk SLA", clock=clock
+    )
+    desk.set_field(case, alice, "impact", "2", reason="one web server", clock=clock)
+    desk.set_field(case, alice, "urgency", "1", reason="public site at risk", clock=clock)
+    desk.set_field(case, alice, "assets", "web-01", reason="reported host", clock=clock)
+    desk.set_field(case, alice, "owner", "Service desk", reason="first line keeps it", clock=clock)
+    desk.set_field(case, alice, "assignee", "Bob", reason="on site", clock=clock)
+    desk.change_state(case, bob, "in_progress", reason="investigating on site", clock=clock)
+    desk.set_field(case, bob, "phase", "containment", reason="crontab entry found", clock=clock)
+    desk.consent_grant(
+        case, bob, by="Web team lead", scope="copy logs from web-01", method="phone", clock=clock
+    )
+    desk.change_state(
+        case,
+        bob,
+        "pending",
+        waiting_for="customer",
+        reason="web team to confirm the deploy window",
+        clock=clock,
+    )
+    desk.inform(
+        case, bob, channel="phone", summary="told them we wait for the deploy window", clock=clock
+    )
+    desk.change_state(case, bob, "in_progress", reason="deploy window confirmed", clock=clock)
+    esc = desk.escalate(
+        case,
+        bob,
+        kind="functional",
+        tier=2,
+        reason="needs the Linux team to rebuild cron",
+        clock=clock,
+    )
+    desk.acknowledge(case, alice, esc.seq, note="Linux team on it", clock=clock)
+    desk.change_state(
+        case,
+        bob,
+        "resolved",
+        reason="fixed",
+        resolution={
+            "code": "MALWARE-REMOVED",
+            "solution": "removed the cron entry, rotated the deploy key",
+            "outcome": "true-positive",
+            "impact": "no customer data affected",
+        },
+        clock=clock,
+    )
+    desk.confirm(
+        case,
+        alice,
+        by="Web team lead",
+        channel="phone",
+        satisfaction=4,
+        comment="works again",
+        clock=clock,
+    )
+    desk.close(case, alice, auto=False, reason="customer confirmed", clock=clock)
+    ctx.steps.append(
+        "help desk: Bob witnessed a note; the incident got settings, priority P2, an owner, "
+        "was assigned, waited on the customer, escalated to tier 2, resolved, confirmed and "
+        "closed (`irkit case show`)"
+    )

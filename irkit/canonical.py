@@ -54,7 +54,6 @@ _FAST_DECODER = json.JSONDecoder(parse_float=_inexact, parse_int=_safe_int, pars
 _PLAIN_DECODER = json.JSONDecoder()
 _FAST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
-_FLOAT_TOKEN = re.compile(rb"[:,\[]-?[0-9]+[.eE]")
 # 4-byte UTF-8 sequences (non-BMP characters) sort differently under UTF-16 code units.
 _NON_BMP = re.compile(rb"[\xf0-\xf4]")
 
@@ -88,10 +87,7 @@ def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         except orjson.JSONDecodeError:
             pass  # let the exact path name the problem
         else:
-            # In compact JSON a float token follows ':' ',' or '['; when no such token can
-            # exist, the (slower) walk for floats is skipped.
-            maybe_float = _FLOAT_TOKEN.search(line) is not None
-            if type(obj) is dict and not (maybe_float and _has_float(obj)):
+            if type(obj) is dict and not _has_float(obj):
                 try:
                     fast = orjson.dumps(obj, option=_ORJSON_CANONICAL)
                 except TypeError:

@@ -20,9 +20,13 @@ _SIG_MARKER = b',"sig":"'
 SIG_B64_LEN = 88  # base64 of 64 bytes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
-    """A complete entry as read from the journal; `line` is the stored bytes, never rebuilt."""
+    """A complete entry as read from the journal; `line` is the stored bytes, never rebuilt.
+
+    Treat it as read-only. (Not a frozen dataclass only because verification builds one per
+    journal line and frozen initialisation costs several times more.)
+    """
 
     seq: int
     recorded: str

@@ -13,7 +13,7 @@ import gc
 import importlib
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,8 +227,13 @@ def verify_case(
     checkpoints: Iterable[Path] = (),
     content: bool = True,
     jobs: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> VerifyReport:
-    """Verify the case at `root`. Never raises for what it finds: everything is reported."""
+    """Verify the case at `root`. Never raises for what it finds: everything is reported.
+
+    `progress(stage, done, total)` is called now and then on large journals so a terminal
+    can show that work goes on (the library itself never prints).
+    """
     from irkit.case import Case
 
     case = Case.open(root)
@@ -276,9 +281,13 @@ def verify_case(
                 ctx.warn(entry.seq, "clock", "recorded time goes backwards (clock skew?)")
             last_recorded = max(last_recorded, entry.recorded)
             ctx.seen[entry.seq] = entry
+            if progress is not None and not index & 0x3FFF:
+                progress("entries", index, n)
             rule = RULES.get(entry.kind)
             if rule is not None and body_ok:
                 _resolve(rule)(entry, ctx)
+        if progress is not None:
+            progress("entries", n, n)
         if pending is not None:
             failures = [f for chunk in pending.get() for f in chunk]
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -32,6 +33,20 @@ def _trust_values(values: tuple[str, ...]) -> list[str]:
                 f"--trust {value!r} is neither an ed25519:<hex> fingerprint nor a public key file"
             )
     return out
+
+
+def _progress_printer() -> Callable[[str, int, int], None] | None:
+    """A one-line counter on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        click.echo(f"\rverifying {stage}: {done:,}/{total:,}", err=True, nl=False)
+        if end:
+            click.echo("", err=True)
+
+    return show
 
 
 @click.command("verify")
@@ -74,6 +89,7 @@ def verify_cmd(
         checkpoints=checkpoints,
         content=not no_content,
         jobs=jobs,
+        progress=_progress_printer(),
     )
     if as_json:
         print_json(report.model_dump(mode="json") | {"ok": report.ok})

@@ -25,6 +25,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "checkpoint": ("irkit._cli.verifycmd", "checkpoint_cmd"),
     "verify": ("irkit._cli.verifycmd", "verify_cmd"),
     "repair": ("irkit._cli.verifycmd", "repair_cmd"),
+    "exhibit": ("irkit._cli.exhibitcmd", "exhibit_group"),
     "demo": ("irkit._cli.democmd", "demo_cmd"),
 }
 
@@ -39,6 +40,7 @@ _SHORT_HELP: dict[str, str] = {
     "checkpoint": "Sign a Merkle checkpoint of the journal.",
     "verify": "Check signatures, chain, membership, checkpoints and stored files.",
     "repair": "Set aside a torn last journal line after a crash.",
+    "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
     "demo": "Run the whole workflow on example data in a new folder.",
 }
 

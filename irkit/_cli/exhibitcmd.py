@@ -1,0 +1,114 @@
+"""`irkit exhibit`: show some entries, with proof, without the rest of the journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from irkit._cli._common import (
+    IrkitGroup,
+    case_option,
+    json_option,
+    key_options,
+    load_signer,
+    open_case,
+    print_json,
+)
+from irkit.errors import InputError, ProblemsFound
+
+
+@click.group("exhibit", cls=IrkitGroup)
+def exhibit_group() -> None:
+    """Hand over a few entries with proof that they belong to the case.
+
+    An exhibit holds the chosen entries, the entries that admitted their signers, an
+    inclusion proof for each, and a signed checkpoint. The recipient checks it with
+    `irkit exhibit verify FILE --trust OPENER_FINGERPRINT`, without the rest of the case.
+    """
+
+
+@exhibit_group.command("create")
+@click.argument("seqs", nargs=-1, type=int, required=True)
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the exhibit (JSON).",
+)
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Prove against this checkpoint (default: sign a new one).",
+)
+@case_option
+@key_options
+def create_cmd(
+    seqs: tuple[int, ...],
+    out: Path,
+    checkpoint_file: Path | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Write an exhibit of entries SEQS."""
+    from irkit import checkpoint, exhibit
+
+    case = open_case(case_dir)
+    if checkpoint_file is not None:
+        note = checkpoint_file.read_bytes()
+    else:
+        note = checkpoint.issue(case, load_signer(key_path, passphrase_file)).note
+    doc = exhibit.create(case, seqs, note)
+    exhibit.write(out, doc)
+    shown = ", ".join(f"#{e['seq']}" for e in doc["entries"])
+    click.echo(f"exhibit of {len(doc['requested'])} entries written to {out} (contains {shown})")
+
+
+@exhibit_group.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="FINGERPRINT",
+    help="The case opener's fingerprint, obtained out of band.",
+)
+@json_option
+def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
+    """Check an exhibit on its own. Exit 0 when every entry is proven, 1 otherwise."""
+    from irkit import exhibit
+    from irkit.keys import is_fingerprint
+    from irkit.summary import names_from, summarize
+
+    for value in trust:
+        if not is_fingerprint(value):
+            raise InputError(f"--trust {value!r} is not an ed25519:<hex> fingerprint")
+    report = exhibit.verify(file.read_bytes(), trust)
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "case_id": report.case_id,
+                "opener": report.opener,
+                "anchored": report.anchored,
+                "checkpoint_size": report.checkpoint_size,
+                "entries": [e.to_json() for e in report.entries],
+                "problems": report.problems,
+            }
+        )
+    else:
+        names = names_from(report.entries)
+        for entry in report.entries:
+            who = names.get(entry.actor, entry.actor[:24])
+            click.echo(
+                f"#{entry.seq:<5} {entry.recorded}  {entry.kind:<16} {who:<20} {summarize(entry)}"
+            )
+        for problem in report.problems:
+            click.echo(f"PROBLEM: {problem}")
+        if not report.anchored and not trust:
+            click.echo("NOT ANCHORED: pass --trust with the opener's fingerprint")
+        click.echo(f"case {report.case_id}: " + ("exhibit VERIFIED" if report.ok else "FAILED"))
+    if not report.ok:
+        raise ProblemsFound("the exhibit did not verify")

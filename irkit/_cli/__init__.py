@@ -26,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("irkit._cli.verifycmd", "verify_cmd"),
     "repair": ("irkit._cli.verifycmd", "repair_cmd"),
     "exhibit": ("irkit._cli.exhibitcmd", "exhibit_group"),
+    "hash": ("irkit._cli.hashcmd", "hash_cmd"),
     "demo": ("irkit._cli.democmd", "demo_cmd"),
 }
 
@@ -41,6 +42,7 @@ _SHORT_HELP: dict[str, str] = {
     "verify": "Check signatures, chain, membership, checkpoints and stored files.",
     "repair": "Set aside a torn last journal line after a crash.",
     "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
+    "hash": "Hash files fast (several digests, one read); audit a tree against a manifest.",
     "demo": "Run the whole workflow on example data in a new folder.",
 }
 

@@ -1,0 +1,220 @@
+"""Manifests other tools read, and the audit that compares a tree with one.
+
+- `sha256sum` style (also md5sum, sha1sum, sha512sum, b2sum): GNU coreutils' format, names
+  with a backslash, newline or carriage return escaped and the line prefixed by a backslash,
+  so `sha256sum -c` verifies irkit's output.
+- JSON: irkit's own manifest, which records tool, host, time and roots and carries its own
+  SHA-256 over the RFC 8785 form of everything else (as PostgreSQL's backup_manifest does).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from irkit import __version__
+from irkit.canonical import canonical_bytes
+from irkit.errors import InputError
+from irkit.hashing import FileRecord
+
+MANIFEST_TYPE = "irkit-hash-manifest"
+_SUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 128}
+
+
+def _escape(name: bytes) -> tuple[bool, bytes]:
+    if not any(c in name for c in (b"\\", b"\n", b"\r")):
+        return False, name
+    return True, name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def _unescape(name: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(name):
+        c = name[i : i + 1]
+        if c == b"\\" and i + 1 < len(name):
+            nxt = name[i + 1 : i + 2]
+            out += {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}.get(nxt, b"\\" + nxt)
+            i += 2
+        else:
+            out += c
+            i += 1
+    return bytes(out)
+
+
+def write_sums(records: Iterable[FileRecord], algorithm: str) -> bytes:
+    lines = []
+    for r in records:
+        if r.kind != "file":
+            continue
+        escaped, name = _escape(r.path)
+        prefix = b"\\" if escaped else b""
+        lines.append(prefix + r.digests[algorithm].encode() + b"  " + name + b"\n")
+    return b"".join(lines)
+
+
+def read_sums(data: bytes) -> tuple[str, dict[bytes, str]]:
+    """Parse a *sum file; the algorithm is inferred from the digest length."""
+    entries: dict[bytes, str] = {}
+    length = None
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        escaped = raw.startswith(b"\\")
+        line = raw[1:] if escaped else raw
+        digest, sep, name = line.partition(b" ")
+        if not sep or not name or name[:1] not in (b" ", b"*"):
+            raise InputError(f"manifest line {number} is not `DIGEST  NAME`")
+        name = name[1:]
+        try:
+            digest_text = digest.decode("ascii").lower()
+            int(digest_text, 16)
+        except ValueError as exc:
+            raise InputError(f"manifest line {number}: not a hex digest") from exc
+        if length is None:
+            length = len(digest_text)
+        elif len(digest_text) != length:
+            raise InputError(f"manifest line {number}: digests of different lengths")
+        path = _unescape(name) if escaped else name
+        if path in entries:
+            raise InputError(f"manifest line {number}: duplicate path")
+        entries[path] = digest_text
+    if length is None:
+        raise InputError("manifest is empty")
+    matches = [a for a, n in _SUM_LENGTHS.items() if n == length]
+    if not matches:
+        raise InputError(f"manifest digests have an unknown length ({length})")
+    # sha512 and blake2b share a length; sha512sum is the common tool
+    return ("sha512" if "sha512" in matches else matches[0]), entries
+
+
+def _path_fields(path: bytes) -> dict[str, str]:
+    try:
+        return {"path": path.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"path_b64": base64.b64encode(path).decode("ascii")}
+
+
+def write_json(
+    records: Sequence[FileRecord], algorithms: Sequence[str], roots: Sequence[bytes], created: str
+) -> bytes:
+    doc: dict[str, Any] = {
+        "type": MANIFEST_TYPE,
+        "version": 1,
+        "tool": f"irkit {__version__}",
+        "host": socket.gethostname(),
+        "created": created,
+        "roots": [_path_fields(r) for r in roots],
+        "algorithms": list(algorithms),
+        "files": [
+            {**_path_fields(r.path), "size": r.size, "digests": r.digests}
+            for r in records
+            if r.kind == "file"
+        ],
+    }
+    doc["checksum"] = {"sha256": hashlib.sha256(canonical_bytes(doc)).hexdigest()}
+    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError("manifest is not valid JSON") from exc
+    if not isinstance(doc, dict) or doc.get("type") != MANIFEST_TYPE:
+        raise InputError("not an irkit hash manifest")
+    if doc.get("version") != 1:
+        raise InputError(f"unsupported manifest version {doc.get('version')!r}")
+    claimed = doc.pop("checksum", None)
+    if not isinstance(claimed, dict) or set(claimed) != {"sha256"}:
+        raise InputError("manifest checksum missing or without algorithm")
+    try:
+        actual = hashlib.sha256(canonical_bytes(doc)).hexdigest()
+    except ValueError as exc:
+        raise InputError(f"manifest cannot be checked: {exc}") from exc
+    if actual != claimed["sha256"]:
+        raise InputError("manifest checksum does not match its content (altered or truncated)")
+    files: dict[bytes, tuple[int, dict[str, str]]] = {}
+    for item in doc.get("files", []):
+        try:
+            path = (
+                item["path"].encode("utf-8")
+                if "path" in item
+                else base64.b64decode(item["path_b64"], validate=True)
+            )
+            entry = (int(item["size"]), dict(item["digests"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError("manifest has a malformed file record") from exc
+        if path in files:
+            raise InputError(f"manifest lists {path!r} twice")
+        files[path] = entry
+    return list(doc.get("algorithms", [])), files
+
+
+@dataclass
+class Audit:
+    matched: list[bytes] = field(default_factory=list)
+    changed: list[bytes] = field(default_factory=list)
+    moved: list[tuple[bytes, bytes]] = field(default_factory=list)  # (was, now)
+    new: list[bytes] = field(default_factory=list)
+    missing: list[bytes] = field(default_factory=list)
+    problems: list[FileRecord] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.moved or self.new or self.missing or self.problems)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "matched": len(self.matched),
+            "changed": len(self.changed),
+            "moved": len(self.moved),
+            "new": len(self.new),
+            "missing": len(self.missing),
+            "unreadable": len(self.problems),
+        }
+
+
+def load(data: bytes) -> tuple[str, dict[bytes, str]]:
+    """Any manifest format irkit reads, reduced to (algorithm, path -> digest)."""
+    if data.lstrip().startswith(b"{"):
+        algorithms, files = read_json(data)
+        algorithm = "sha256" if "sha256" in algorithms else (algorithms or ["sha256"])[0]
+        return algorithm, {p: d[algorithm] for p, (_, d) in files.items() if algorithm in d}
+    return read_sums(data)
+
+
+def audit(expected: dict[bytes, str], algorithm: str, records: Iterable[FileRecord]) -> Audit:
+    """hashdeep's audit semantics over paths and one digest."""
+    result = Audit()
+    by_digest: dict[str, list[bytes]] = {}
+    for path, digest in expected.items():
+        by_digest.setdefault(digest, []).append(path)
+    seen: set[bytes] = set()
+    for r in records:
+        if r.kind == "error" or (r.kind == "file" and r.note):
+            result.problems.append(r)
+            continue
+        if r.kind != "file":
+            continue
+        digest = r.digests[algorithm]
+        seen.add(r.path)
+        if r.path in expected:
+            (result.matched if expected[r.path] == digest else result.changed).append(r.path)
+        elif digest in by_digest:
+            result.moved.append((by_digest[digest][0], r.path))
+        else:
+            result.new.append(r.path)
+    moved_from = {was for was, _ in result.moved}
+    result.missing = sorted(p for p in expected if p not in seen and p not in moved_from)
+    return result
+
+
+def fsencode_all(paths: Iterable[str]) -> list[bytes]:
+    return [os.fsencode(p) for p in paths]

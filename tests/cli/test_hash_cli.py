@@ -1,0 +1,50 @@
+"""`irkit hash` as a user runs it: manifests to stdout or a file, audits, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tests.conftest import Runner
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha")
+    (root / "sub" / "b.bin").write_bytes(b"\x00\x01" * 5000)
+    return root
+
+
+def test_hash_then_audit_clean_and_dirty(irkit: Runner, tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    os.chdir(tmp_path)
+    r = irkit("hash", "data", "-o", "m.json", "--format", "json", "-a", "sha256,md5")
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["tool"].startswith("irkit") and doc["host"] and len(doc["files"]) == 2
+    assert irkit("hash", "data", "--audit", "m.json").exit_code == 0
+    (root / "a.txt").write_text("alphA")
+    r = irkit("hash", "data", "--audit", "m.json", "--json")
+    assert r.exit_code == 1
+    report = json.loads(r.stdout)
+    assert report["changed"] == ["data/a.txt"] and report["summary"]["matched"] == 1
+
+
+def test_sums_to_stdout_and_bad_inputs(irkit: Runner, tmp_path: Path) -> None:
+    _tree(tmp_path)
+    os.chdir(tmp_path)
+    r = irkit("hash", "data")
+    assert r.exit_code == 0 and r.stdout.count("  data/") == 2
+    assert irkit("hash", "data", "-a", "crc32").exit_code == 2
+    (tmp_path / "bad.txt").write_text("not a manifest line\n")
+    r = irkit("hash", "data", "--audit", "bad.txt")
+    assert r.exit_code == 2 and "irkit: error:" in r.stderr
+
+
+def test_missing_path_exits_1_but_hashes_the_rest(irkit: Runner, tmp_path: Path) -> None:
+    _tree(tmp_path)
+    os.chdir(tmp_path)
+    r = irkit("hash", "data", "nope")
+    assert r.exit_code == 1 and r.stdout.count("  data/") == 2 and "nope" in r.stderr

@@ -1,0 +1,148 @@
+"""The hashing engine and manifests against hashlib, coreutils and hostile trees."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from irkit import hashing, manifests
+from irkit.errors import InputError
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    deep = root / "a" / "b" / "c" / "d"
+    deep.mkdir(parents=True)
+    (root / "empty").write_bytes(b"")
+    (root / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    (deep / "deep file.txt").write_text("deep\n")
+    (root / "with space").write_text("space")
+    (root / "new\nline").write_text("newline")
+    (root / "back\\slash").write_text("backslash")
+    with open(os.fsencode(root) + b"/latin1-\xe9\xff", "wb") as fh:
+        fh.write(b"not utf-8 name")
+    return root
+
+
+def _expected(root: Path, algorithm: str) -> dict[bytes, str]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(os.fsencode(root)):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as fh:
+                out[path] = hashlib.new(algorithm, fh.read()).hexdigest()
+    return out
+
+
+def test_digests_equal_hashlib_for_every_algorithm(tree: Path) -> None:
+    records = hashing.hash_paths([os.fsencode(tree)], hashing.ALGORITHMS, jobs=3)
+    files = {r.path: r for r in records if r.kind == "file"}
+    for algorithm in hashing.ALGORITHMS:
+        expected = _expected(tree, algorithm)
+        assert {p: r.digests[algorithm] for p, r in files.items()} == expected
+
+
+def test_sha256sum_and_md5sum_check_irkit_output(tree: Path, tmp_path: Path) -> None:
+    if shutil.which("sha256sum") is None or shutil.which("md5sum") is None:
+        pytest.skip("coreutils sha256sum/md5sum NOT installed: interop not checked")
+    os.chdir(tmp_path)
+    records = hashing.hash_paths([b"tree"], ("sha256", "md5"))
+    for algorithm, tool in (("sha256", "sha256sum"), ("md5", "md5sum")):
+        sums = tmp_path / f"{algorithm}.txt"
+        sums.write_bytes(manifests.write_sums(records, algorithm))
+        result = subprocess.run([tool, "-c", "--strict", str(sums)], capture_output=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.count(b": OK") == 7
+        native = subprocess.run(
+            [tool, *sorted(os.fsencode(p) for p in _expected(Path("tree"), algorithm))],
+            capture_output=True,
+            check=True,
+        ).stdout
+        assert manifests.read_sums(native)[1] == manifests.read_sums(sums.read_bytes())[1]
+
+
+def test_json_manifest_round_trip_and_checksum(tree: Path) -> None:
+    records = hashing.hash_paths([os.fsencode(tree)], ("sha256",))
+    data = manifests.write_json(records, ("sha256",), [os.fsencode(tree)], "2026-01-01T00:00:00Z")
+    algorithm, files = manifests.load(data)
+    assert algorithm == "sha256" and files == _expected(tree, "sha256")
+    doc = json.loads(data)
+    doc["files"][0]["size"] += 1
+    with pytest.raises(InputError, match="checksum"):
+        manifests.read_json(json.dumps(doc).encode())
+    doc = json.loads(data)
+    doc["checksum"] = {"md4": "00"}
+    with pytest.raises(InputError, match="without algorithm"):
+        manifests.read_json(json.dumps(doc).encode())
+    with pytest.raises(InputError):
+        manifests.read_json(data[: len(data) // 2])
+
+
+def test_fifo_socketless_tree_never_hangs(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "file").write_text("x")
+    os.mkfifo(root / "pipe")
+    (root / "link").symlink_to("file")
+    code = (
+        "import sys; from irkit import hashing; "
+        "rs = hashing.hash_paths([sys.argv[1].encode()], ('sha256',)); "
+        "print(sorted((r.kind, r.path.rsplit(b'/', 1)[1].decode()) for r in rs))"
+    )
+    out = subprocess.run(
+        [os.sys.executable, "-c", code, str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert "('skipped', 'pipe')" in out and "('symlink', 'link')" in out
+    assert "('file', 'file')" in out
+
+
+def test_unreadable_path_is_reported_and_the_rest_hashed(tmp_path: Path) -> None:
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "good").write_text("x")
+    (root / "dangling").symlink_to(tmp_path / "gone")
+    records = hashing.hash_paths([os.fsencode(root)], ("sha256",), follow_symlinks=True)
+    kinds = {r.path.rsplit(b"/", 1)[1]: r for r in records}
+    assert kinds[b"good"].kind == "file"
+    assert kinds[b"dangling"].kind == "error" and kinds[b"dangling"].note
+
+
+def test_audit_categories(tree: Path) -> None:
+    root = os.fsencode(tree)
+    expected = _expected(tree, "sha256")
+    (tree / "with space").write_text("spacE")  # changed
+    (tree / "a" / "b" / "c" / "d" / "deep file.txt").rename(tree / "moved.txt")  # moved
+    (tree / "brand new").write_text("new")  # new
+    (tree / "empty").unlink()  # missing
+    result = manifests.audit(expected, "sha256", hashing.hash_paths([root], ("sha256",)))
+    assert result.summary() == {
+        "matched": 4,
+        "changed": 1,
+        "moved": 1,
+        "new": 1,
+        "missing": 1,
+        "unreadable": 0,
+    }
+    assert not result.ok
+
+
+@pytest.mark.parametrize("text", [b"zz  name\n", b"abc\n", b"", b"00  a\n" + b"0000  b\n"])
+def test_malformed_sums(text: bytes) -> None:
+    with pytest.raises(InputError):
+        manifests.read_sums(text)
+
+
+def test_unknown_algorithm() -> None:
+    with pytest.raises(InputError, match="unknown digest"):
+        hashing.check_algorithms(["sha3"])

@@ -94,6 +94,62 @@ def read_sums(data: bytes) -> tuple[str, dict[bytes, str]]:
     return ("sha512" if "sha512" in matches else matches[0]), entries
 
 
+_HASHDEEP_NAMES = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
+
+
+def write_hashdeep(records: Iterable[FileRecord], algorithms: Sequence[str], cwd: bytes) -> bytes:
+    """hashdeep's own format (`hashdeep -a -k FILE` audits with it). hashdeep knows md5,
+    sha1, sha256 (and tiger/whirlpool, which irkit does not compute); paths are absolute, as
+    hashdeep writes them with -r."""
+    usable = [a for a in algorithms if a in _HASHDEEP_NAMES]
+    if not usable:
+        raise InputError("the hashdeep format needs md5, sha1 or sha256")
+    head = (
+        b"%%%% HASHDEEP-1.0\n%%%% size," + ",".join(usable).encode() + b",filename\n"
+        b"## Invoked from: " + cwd + b"\n## # irkit hash\n## \n"
+    )
+    lines = [head]
+    for r in records:
+        if r.kind != "file":
+            continue
+        path = r.path if r.path.startswith(b"/") else os.path.join(cwd, r.path)
+        if b"\n" in path:
+            raise InputError(f"hashdeep's format cannot hold a newline in a name: {path!r}")
+        digests = b",".join(r.digests[a].encode() for a in usable)
+        lines.append(str(r.size).encode() + b"," + digests + b"," + path + b"\n")
+    return b"".join(lines)
+
+
+def read_hashdeep(data: bytes) -> tuple[str, dict[bytes, str]]:
+    lines = data.split(b"\n")
+    if not lines or lines[0].strip() != b"%%%% HASHDEEP-1.0":
+        raise InputError("not a hashdeep file (no %%%% HASHDEEP-1.0 header)")
+    columns: list[str] | None = None
+    entries: dict[bytes, str] = {}
+    for number, line in enumerate(lines[1:], 2):
+        if line.startswith(b"%%%% "):
+            columns = line[5:].decode("ascii", "replace").strip().split(",")
+            continue
+        if not line.strip() or line.startswith(b"##"):
+            continue
+        if columns is None or columns[0] != "size" or columns[-1] != "filename":
+            raise InputError("hashdeep file lacks its column header")
+        parts = line.split(b",", len(columns) - 1)
+        if len(parts) != len(columns):
+            raise InputError(f"hashdeep line {number} has the wrong number of fields")
+        row = dict(
+            zip(columns[:-1], (p.decode("ascii", "replace") for p in parts[:-1]), strict=True)
+        )
+        algorithm = "sha256" if "sha256" in row else ("sha1" if "sha1" in row else "md5")
+        if algorithm not in row:
+            raise InputError("hashdeep file has no md5, sha1 or sha256 column")
+        entries[parts[-1]] = row[algorithm]
+    if columns is None:
+        raise InputError("hashdeep file lacks its column header")
+    algorithm = "sha256" if "sha256" in columns else ("sha1" if "sha1" in columns else "md5")
+    return algorithm, entries
+
+
 def _path_fields(path: bytes) -> dict[str, str]:
     try:
         return {"path": path.decode("utf-8")}
@@ -183,6 +239,8 @@ class Audit:
 
 def load(data: bytes) -> tuple[str, dict[bytes, str]]:
     """Any manifest format irkit reads, reduced to (algorithm, path -> digest)."""
+    if data.startswith(b"%%%% HASHDEEP"):
+        return read_hashdeep(data)
     if data.lstrip().startswith(b"{"):
         algorithms, files = read_json(data)
         algorithm = "sha256" if "sha256" in algorithms else (algorithms or ["sha256"])[0]

@@ -13,7 +13,7 @@ import click
 from irkit._cli._common import print_json, warn
 from irkit.errors import InputError, ProblemsFound
 
-FORMATS = ("sha256sum", "json")
+FORMATS = ("sha256sum", "hashdeep", "json")
 
 
 def _show(path: bytes) -> str:
@@ -53,7 +53,8 @@ def _progress() -> Callable[[int, int], None] | None:
     default="sha256sum",
     show_default=True,
     help="sha256sum: checkable with `sha256sum -c` (or md5sum... "
-    "for the first algorithm); json: irkit manifest with its own checksum.",
+    "for the first algorithm); hashdeep: `hashdeep -a -k FILE`; json: irkit manifest with "
+    "its own checksum.",
 )
 @click.option(
     "-o",
@@ -109,6 +110,10 @@ def hash_cmd(
             warn(f"{_show(r.path)}: {r.note}")
             trouble += 1
     if audit_file is not None:
+        if expected and all(p.startswith(b"/") for p in expected):
+            # hashdeep records absolute paths: compare like with like
+            for r in records:
+                r.path = os.path.abspath(r.path)
         result = manifests.audit(expected, chosen[0], records)
         if as_json:
             print_json(
@@ -138,6 +143,8 @@ def hash_cmd(
         return
     if fmt == "sha256sum":
         data = manifests.write_sums(records, chosen[0])
+    elif fmt == "hashdeep":
+        data = manifests.write_hashdeep(records, chosen, os.fsencode(os.getcwd()))
     else:
         data = manifests.write_json(records, chosen, roots, format_utc(system_clock()))
     if out is None:

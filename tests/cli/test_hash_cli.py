@@ -48,3 +48,12 @@ def test_missing_path_exits_1_but_hashes_the_rest(irkit: Runner, tmp_path: Path)
     os.chdir(tmp_path)
     r = irkit("hash", "data", "nope")
     assert r.exit_code == 1 and r.stdout.count("  data/") == 2 and "nope" in r.stderr
+
+
+def test_hashdeep_format_and_audit_with_relative_paths(irkit: Runner, tmp_path: Path) -> None:
+    _tree(tmp_path)
+    os.chdir(tmp_path)
+    r = irkit("hash", "data", "--format", "hashdeep", "-a", "md5,sha256", "-o", "m.hd")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m.hd").read_bytes().startswith(b"%%%% HASHDEEP-1.0")
+    assert irkit("hash", "data", "--audit", "m.hd").exit_code == 0

@@ -146,3 +146,34 @@ def test_malformed_sums(text: bytes) -> None:
 def test_unknown_algorithm() -> None:
     with pytest.raises(InputError, match="unknown digest"):
         hashing.check_algorithms(["sha3"])
+
+
+def test_hashdeep_interop(tree: Path, tmp_path: Path) -> None:
+    if shutil.which("hashdeep") is None:
+        pytest.skip("hashdeep is NOT installed: hashdeep interop not checked")
+    os.chdir(tmp_path)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "x.txt").write_text("x")
+    (plain / "y z.bin").write_bytes(b"\x00" * 70000)
+    records = hashing.hash_paths([b"plain"], ("md5", "sha256"))
+    ours = tmp_path / "ours.hashdeep"
+    ours.write_bytes(manifests.write_hashdeep(records, ("md5", "sha256"), os.fsencode(tmp_path)))
+    audit = subprocess.run(
+        ["hashdeep", "-a", "-k", str(ours), "-r", "plain"], capture_output=True, text=True
+    )
+    assert audit.returncode == 0 and "Audit passed" in audit.stdout, audit.stdout + audit.stderr
+    theirs = subprocess.run(
+        ["hashdeep", "-c", "sha256", "-r", str(plain)], capture_output=True, check=True
+    ).stdout
+    algorithm, expected = manifests.load(theirs)
+    assert algorithm == "sha256" and len(expected) == 2
+    result = manifests.audit(
+        expected, algorithm, hashing.hash_paths([os.fsencode(plain)], ("sha256",))
+    )
+    assert result.ok, result.summary()
+    (plain / "x.txt").write_text("changed")
+    result = manifests.audit(
+        expected, algorithm, hashing.hash_paths([os.fsencode(plain)], ("sha256",))
+    )
+    assert result.changed == [os.fsencode(plain / "x.txt")]

@@ -19,6 +19,7 @@ _KINDS: dict[str, str] = {
     "note.added": "irkit.bodies:NoteAdded",
     "note.corrected": "irkit.bodies:NoteCorrected",
     "note.witnessed": "irkit.bodies:NoteWitnessed",
+    "evidence.collected": "irkit.evidence:EvidenceCollected",
     # incident lifecycle (irkit/lifecycle.py)
     "incident.configured": "irkit.lifecycle:IncidentConfigured",
     "incident.state": "irkit.lifecycle:StateChanged",

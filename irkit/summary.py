@@ -37,6 +37,11 @@ def summarize(e: Entry) -> str:
             return f"{m.get('name')} as {m.get('role')}"
         case "member.removed":
             return f"{b.get('fingerprint', '')[:24]}… ({_clip(str(b.get('reason', '')), 40)})"
+        case "evidence.collected":
+            items = b.get("items", [])
+            ids = f"{items[0]['id']}..{items[-1]['id']}" if len(items) > 1 else items[0]["id"]
+            where = f" at {b['location']}" if b.get("location") else ""
+            return f"{len(items)} item(s) {ids}{where}: {_clip(str(b.get('description', '')), 40)}"
         case "note.added" | "note.corrected":
             prefix = f"corrects #{b.get('corrects')}: " if e.kind == "note.corrected" else ""
             extra = f" [+{len(b.get('attachments', []))} file(s)]" if b.get("attachments") else ""

@@ -113,6 +113,7 @@ RULES: dict[str, str] = {
     "note.added": "irkit.verify:_note_rules",
     "note.corrected": "irkit.verify:_note_rules",
     "note.witnessed": "irkit.notes:witness_rule",
+    "evidence.collected": "irkit.evidence:verify_rule",
     **{
         kind: "irkit.lifecycle:verify_rule"
         for kind in (
@@ -129,7 +130,7 @@ RULES: dict[str, str] = {
         )
     },
 }
-FINISHERS: list[str] = []
+FINISHERS: list[str] = ["irkit.evidence:verify_finish"]
 
 
 @functools.cache

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "repair": ("irkit._cli.verifycmd", "repair_cmd"),
     "exhibit": ("irkit._cli.exhibitcmd", "exhibit_group"),
     "hash": ("irkit._cli.hashcmd", "hash_cmd"),
+    "evidence": ("irkit._cli.evidencecmd", "evidence_group"),
     "demo": ("irkit._cli.democmd", "demo_cmd"),
 }
 
@@ -43,6 +44,7 @@ _SHORT_HELP: dict[str, str] = {
     "repair": "Set aside a torn last journal line after a crash.",
     "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
     "hash": "Hash files fast (several digests, one read); audit a tree against a manifest.",
+    "evidence": "Collect files into the case store, list, show and re-check them.",
     "demo": "Run the whole workflow on example data in a new folder.",
 }
 

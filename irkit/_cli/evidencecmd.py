@@ -1,0 +1,136 @@
+"""`irkit evidence`: collect files into the case, list, show and re-check them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from irkit._cli._common import (
+    IrkitGroup,
+    case_option,
+    json_option,
+    key_options,
+    load_signer,
+    open_case,
+    print_json,
+)
+from irkit.errors import InputError, ProblemsFound
+
+
+@click.group("evidence", cls=IrkitGroup)
+def evidence_group() -> None:
+    """Collected files: copied into the case store while hashed (SHA-256 and MD5), read
+    back and verified, kept read-only, with where, when and by whom they were collected."""
+
+
+@evidence_group.command("collect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--description", help="What this is (e.g. 'auth logs from web-01').")
+@click.option("--location", help="Where it was collected (site, room, rack).")
+@click.option(
+    "--by-reference",
+    is_flag=True,
+    help="Too large to copy (disk images): hash in place and record the path.",
+)
+@case_option
+@key_options
+@json_option
+def collect_cmd(
+    paths: tuple[Path, ...],
+    description: str | None,
+    location: str | None,
+    by_reference: bool,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Collect PATHS (files, or folders: one item per file, one signed entry)."""
+    from irkit.evidence import collect
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = collect(
+        case, signer, paths, description=description, location=location, by_reference=by_reference
+    )
+    if as_json:
+        print_json(entry.to_json())
+        return
+    for item in entry.body["items"]:
+        click.echo(f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}")
+    click.echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s)")
+
+
+@evidence_group.command("list")
+@case_option
+@json_option
+def list_cmd(case_dir: Path | None, as_json: bool) -> None:
+    """Every item: id, size, SHA-256, original path."""
+    from irkit.evidence import inventory
+
+    inv = inventory(open_case(case_dir).read_entries().entries)
+    if as_json:
+        print_json([{"id": i.id, "seq": i.seq, **i.body} for i in inv.items.values()])
+        return
+    for item in inv.items.values():
+        b = item.body
+        click.echo(
+            f"{item.id}  {b['size']:>12,}  sha256:{b['sha256']}  {b['path']}"
+            + ("" if b["stored"] else "  (by reference)")
+        )
+
+
+@evidence_group.command("show")
+@click.argument("item_id")
+@case_option
+@json_option
+def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
+    """All that is recorded about one item."""
+    from irkit.evidence import inventory
+    from irkit.summary import names_from
+
+    entries = open_case(case_dir).read_entries().entries
+    item = inventory(entries).items.get(item_id)
+    if item is None:
+        raise InputError(f"no such item: {item_id}")
+    names = names_from(entries)
+    info = {
+        "id": item.id,
+        "collected_in": item.seq,
+        "collected_at": item.collected.recorded,
+        "collected_by": names.get(item.collected.actor, item.collected.actor),
+        "collector_key": item.collected.actor,
+        "host": item.collected.body["host"],
+        "location": item.location,
+        "description": item.description,
+        **item.body,
+    }
+    if as_json:
+        print_json(info)
+        return
+    for key, value in info.items():
+        if value is not None:
+            click.echo(f"{key + ':':15}{value}")
+
+
+@evidence_group.command("check")
+@click.argument("item_ids", nargs=-1)
+@case_option
+@json_option
+def check_cmd(item_ids: tuple[str, ...], case_dir: Path | None, as_json: bool) -> None:
+    """Re-hash stored copies (and reachable originals collected by reference).
+
+    Exit 1 naming each item that no longer matches.
+    """
+    from irkit.evidence import check_items
+
+    results = check_items(open_case(case_dir), item_ids)
+    if as_json:
+        print_json([{"id": i, "ok": p is None, "problem": p} for i, p in results])
+    else:
+        for item_id, problem in results:
+            click.echo(f"{item_id}: {'OK' if problem is None else 'FAILED: ' + problem}")
+    bad = [i for i, p in results if p is not None]
+    if bad:
+        raise ProblemsFound(f"{len(bad)} item(s) failed: {', '.join(bad)}")

@@ -1,0 +1,95 @@
+"""Evidence collection: one entry per collection, read-only verified copies, checks that
+name the item when a copy or an original changes."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from irkit import keys
+from irkit.canonical import canonical_bytes, signed_bytes
+from irkit.case import Case
+from irkit.errors import NotAuthorizedError
+from irkit.evidence import check_items, collect, inventory
+from tests.helpers import entry, lines, problems, verify, write_lines
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.log").write_text("alpha\n")
+    (root / "sub" / "b.bin").write_bytes(os.urandom(200_000))
+    with open(os.fsencode(root) + b"/odd-\xff.txt", "wb") as fh:
+        fh.write(b"odd name")
+    return root
+
+
+def test_collect_folder_is_one_entry_with_verified_read_only_copies(
+    case: Case, bob: keys.Signer, source: Path
+) -> None:
+    before = len(lines(case.root))
+    e = collect(case, bob, [source], description="web logs", location="rack 4")
+    assert len(lines(case.root)) == before + 1
+    items = e.body["items"]
+    assert [i["id"] for i in items] == ["E-0001", "E-0002", "E-0003"]
+    odd = next(i for i in items if "path_b64" in i)
+    assert base64.b64decode(odd["path_b64"]).endswith(b"odd-\xff.txt")
+    for item in items:
+        stored = case.store.path_for(item["sha256"])
+        assert stat.S_IMODE(stored.stat().st_mode) == 0o444
+        assert item["stored"] and item["mtime"].endswith("Z")
+    assert verify(case.root).ok
+    again = collect(case, bob, [source / "a.log"])
+    assert again.body["items"][0]["id"] == "E-0004"
+    assert list(inventory(case.read_entries().entries).items) == [f"E-000{i}" for i in range(1, 5)]
+
+
+def test_tampered_copy_is_named(case: Case, bob: keys.Signer, source: Path) -> None:
+    e = collect(case, bob, [source])
+    target = next(i for i in e.body["items"] if i["path"].endswith("a.log"))
+    stored = case.store.path_for(target["sha256"])
+    stored.chmod(0o644)
+    stored.write_text("alphA\n")
+    found = problems(verify(case.root))
+    assert any(target["id"] in p and "altered" in p for p in found), found
+    results = dict(check_items(case))
+    assert results[target["id"]] is not None
+    assert sum(p is not None for p in results.values()) == 1
+
+
+def test_by_reference_rechecks_the_original(case: Case, bob: keys.Signer, source: Path) -> None:
+    e = collect(case, bob, [source / "sub" / "b.bin"], by_reference=True)
+    assert e.body["items"][0]["stored"] is False
+    assert not any(case.root.joinpath("evidence", "sha256").rglob("*.bin"))
+    assert dict(check_items(case))["E-0001"] is None
+    (source / "sub" / "b.bin").write_bytes(b"replaced")
+    assert "no longer matches" in str(dict(check_items(case))["E-0001"])
+    assert any("E-0001" in p for p in problems(verify(case.root)))
+
+
+def test_non_member_refused_and_nothing_stored(
+    case: Case, mallory: keys.Signer, source: Path
+) -> None:
+    before = case.journal_path.read_bytes()
+    with pytest.raises(NotAuthorizedError):
+        collect(case, mallory, [source])
+    assert case.journal_path.read_bytes() == before
+    assert not any(p.is_file() for p in (case.root / "evidence" / "sha256").rglob("*"))
+
+
+def test_forged_item_ids_are_flagged(case: Case, bob: keys.Signer, source: Path) -> None:
+    collect(case, bob, [source / "a.log"])
+    ls = lines(case.root)
+    obj = entry(ls[-1])
+    obj["body"]["items"][0]["id"] = "E-0042"
+    obj.pop("sig")
+    obj["sig"] = base64.b64encode(bob.sign(signed_bytes(obj))).decode()
+    ls[-1] = canonical_bytes(obj)
+    write_lines(case.root, ls)
+    found = problems(verify(case.root))
+    assert any("E-0042 should be E-0001" in p for p in found), found

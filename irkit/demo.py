@@ -37,7 +37,7 @@ class DemoContext:
 
 # Later capabilities extend the demo here, in order: "module:function(ctx: DemoContext)".
 # Each runs after the notes and before the checkpoint and final verification.
-DEMO_STEPS: list[str] = ["irkit.lifecycledemo:demo_step"]
+DEMO_STEPS: list[str] = ["irkit.evidencedemo:demo_step", "irkit.lifecycledemo:demo_step"]
 # Steps that need the verified case (reports): run last, "module:function(ctx, report)".
 FINAL_STEPS: list[str] = []
 

@@ -20,6 +20,12 @@ _KINDS: dict[str, str] = {
     "note.corrected": "irkit.bodies:NoteCorrected",
     "note.witnessed": "irkit.bodies:NoteWitnessed",
     "evidence.collected": "irkit.evidence:EvidenceCollected",
+    "custody.released": "irkit.custody:Released",
+    "custody.accepted": "irkit.custody:Accepted",
+    "custody.checked": "irkit.custody:Checked",
+    "custody.stored": "irkit.custody:Stored",
+    "custody.returned": "irkit.custody:Final",
+    "custody.disposed": "irkit.custody:Final",
     # incident lifecycle (irkit/lifecycle.py)
     "incident.configured": "irkit.lifecycle:IncidentConfigured",
     "incident.state": "irkit.lifecycle:StateChanged",

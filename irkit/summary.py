@@ -42,6 +42,17 @@ def summarize(e: Entry) -> str:
             ids = f"{items[0]['id']}..{items[-1]['id']}" if len(items) > 1 else items[0]["id"]
             where = f" at {b['location']}" if b.get("location") else ""
             return f"{len(items)} item(s) {ids}{where}: {_clip(str(b.get('description', '')), 40)}"
+        case "custody.released":
+            return (
+                f"{b['transfer']}: {', '.join(b['items'])} to {b['to'][:24]}… "
+                f"for {_clip(str(b['purpose']), 40)}"
+            )
+        case "custody.accepted":
+            failed = [c["item"] for c in b.get("checks", []) if not c["ok"]]
+            return f"{b['transfer']} accepted" + (f"; CHECK FAILED {failed}" if failed else "")
+        case "custody.checked" | "custody.stored" | "custody.returned" | "custody.disposed":
+            what = b.get("location") or b.get("reason") or ""
+            return f"{', '.join(b['items'])} {_clip(str(what), 50)}".strip()
         case "note.added" | "note.corrected":
             prefix = f"corrects #{b.get('corrects')}: " if e.kind == "note.corrected" else ""
             extra = f" [+{len(b.get('attachments', []))} file(s)]" if b.get("attachments") else ""

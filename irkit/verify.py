@@ -113,7 +113,18 @@ RULES: dict[str, str] = {
     "note.added": "irkit.verify:_note_rules",
     "note.corrected": "irkit.verify:_note_rules",
     "note.witnessed": "irkit.notes:witness_rule",
-    "evidence.collected": "irkit.evidence:verify_rule",
+    "evidence.collected": "irkit.custody:verify_rule",
+    **{
+        kind: "irkit.custody:verify_rule"
+        for kind in (
+            "custody.released",
+            "custody.accepted",
+            "custody.checked",
+            "custody.stored",
+            "custody.returned",
+            "custody.disposed",
+        )
+    },
     **{
         kind: "irkit.lifecycle:verify_rule"
         for kind in (

@@ -28,6 +28,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "exhibit": ("irkit._cli.exhibitcmd", "exhibit_group"),
     "hash": ("irkit._cli.hashcmd", "hash_cmd"),
     "evidence": ("irkit._cli.evidencecmd", "evidence_group"),
+    "custody": ("irkit._cli.custodycmd", "custody_group"),
     "demo": ("irkit._cli.democmd", "demo_cmd"),
 }
 
@@ -45,6 +46,7 @@ _SHORT_HELP: dict[str, str] = {
     "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
     "hash": "Hash files fast (several digests, one read); audit a tree against a manifest.",
     "evidence": "Collect files into the case store, list, show and re-check them.",
+    "custody": "Two-party transfers and the chain of custody of each item.",
     "demo": "Run the whole workflow on example data in a new folder.",
 }
 

@@ -1,0 +1,315 @@
+"""Chain of custody: who holds each item, as signed two-party transfers.
+
+The releaser (current custodian) signs `custody.released`; until the named receiver signs
+`custody.accepted` (after re-hashing what it can reach) the items are in transit. One pure
+fold, `apply`, decides what is allowed: commands use it to refuse before writing, and
+verification uses it to flag forged entries.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from irkit.bodies import Body, Fingerprint, Label
+from irkit.case import Case
+from irkit.entry import Entry
+from irkit.errors import InputError
+from irkit.keys import Signer
+from irkit.timefmt import Clock, system_clock
+
+ItemId = Annotated[str, StringConstraints(pattern=r"^E-[0-9]{4,9}$")]
+TransferId = Annotated[str, StringConstraints(pattern=r"^T-[0-9]{4,9}$")]
+KINDS = (
+    "custody.released",
+    "custody.accepted",
+    "custody.checked",
+    "custody.stored",
+    "custody.returned",
+    "custody.disposed",
+)
+
+
+class ItemCheck(Body):
+    item: ItemId
+    ok: bool
+    note: str | None = None
+
+
+class Released(Body):
+    transfer: TransferId
+    items: list[ItemId] = Field(min_length=1)
+    to: Fingerprint
+    purpose: Label
+    location: str | None = None
+    method: str | None = None
+
+
+class Accepted(Body):
+    transfer: TransferId
+    condition: str | None = None
+    checks: list[ItemCheck]
+
+
+class Checked(Body):
+    items: list[ItemId] = Field(min_length=1)
+    checks: list[ItemCheck]
+
+
+class Stored(Body):
+    items: list[ItemId] = Field(min_length=1)
+    location: Label
+
+
+class Final(Body):
+    """custody.returned / custody.disposed: the end of an item's chain."""
+
+    items: list[ItemId] = Field(min_length=1)
+    reason: Label
+    witness: Fingerprint | None = None
+    witness_sig: str | None = None  # base64 Ed25519 over witness_statement(...)
+
+
+@dataclass
+class Holding:
+    holder: str
+    transfer: str | None = None  # pending transfer id
+    final: str | None = None  # "returned" / "disposed"
+    events: list[Entry] = field(default_factory=list)
+
+
+@dataclass
+class Custody:
+    items: dict[str, Holding] = field(default_factory=dict)
+    transfers: dict[str, tuple[Entry, bool]] = field(
+        default_factory=dict
+    )  # id -> (release, accepted)
+
+
+def witness_statement(case_id: str, kind: str, items: Sequence[str], reason: str) -> bytes:
+    from irkit.canonical import canonical_bytes
+
+    return canonical_bytes(
+        {"case_id": case_id, "items": list(items), "kind": kind, "reason": reason}
+    )
+
+
+def apply(state: Custody, e: Entry, case_id: str | None = None) -> str | None:
+    """Fold one entry; return why it is not allowed (state unchanged then), else None."""
+    b = e.body
+    if e.kind == "evidence.collected":
+        for item in b["items"]:
+            state.items[item["id"]] = Holding(holder=e.actor, events=[e])
+        return None
+    if e.kind not in KINDS:
+        return None
+    if e.kind == "custody.accepted":
+        pending = state.transfers.get(b["transfer"])
+        if pending is None:
+            return f"no transfer {b['transfer']} was released"
+        release, accepted = pending
+        if accepted:
+            return f"transfer {b['transfer']} was already accepted"
+        if e.actor != release.body["to"]:
+            return f"transfer {b['transfer']} names another receiver"
+        state.transfers[b["transfer"]] = (release, True)
+        for item_id in release.body["items"]:
+            received = state.items[item_id]
+            received.holder, received.transfer = e.actor, None
+            received.events.append(e)
+        return None
+    for item_id in b["items"]:
+        holding = state.items.get(item_id)
+        if holding is None:
+            return f"{item_id} was never collected"
+        if holding.final:
+            return f"{item_id} was {holding.final}; its chain is closed"
+        if holding.transfer:
+            return f"{item_id} is in transit ({holding.transfer}) until accepted"
+        if holding.holder != e.actor:
+            return f"{item_id} is held by {holding.holder}, not the signer"
+    if e.kind == "custody.released":
+        if b["transfer"] in state.transfers:
+            return f"transfer id {b['transfer']} is used twice"
+        if b["to"] == e.actor:
+            return "a custodian cannot release to themselves"
+        state.transfers[b["transfer"]] = (e, False)
+    if e.kind in ("custody.returned", "custody.disposed") and b.get("witness"):
+        problem = _witness_problem(e, case_id)
+        if problem:
+            return problem
+    for item_id in b["items"]:
+        held = state.items[item_id]
+        held.events.append(e)
+        if e.kind == "custody.released":
+            held.transfer = b["transfer"]
+        elif e.kind in ("custody.returned", "custody.disposed"):
+            held.final = e.kind.split(".")[1]
+    return None
+
+
+def _witness_problem(e: Entry, case_id: str | None) -> str | None:
+    sig, witness = e.body.get("witness_sig"), e.body["witness"]
+    if not sig or case_id is None:
+        return "witness named without a witness signature"
+    return None if _witness_ok(e, case_id, sig, witness) else "witness signature does not verify"
+
+
+# Keys of members seen by any fold, by fingerprint. Safe to share: a fingerprint is the hash
+# of its key, so an entry can only ever map to the one key it names.
+_WITNESS_KEYS: dict[str, bytes] = {}
+
+
+def _witness_ok(e: Entry, case_id: str, sig: str, witness: str) -> bool:
+    raw = _WITNESS_KEYS.get(witness)
+    if raw is None:
+        return False
+    from irkit.keys import PublicKey
+
+    message = witness_statement(case_id, e.kind, e.body["items"], e.body["reason"])
+    try:
+        return PublicKey(raw).verify(base64.b64decode(sig, validate=True), message)
+    except ValueError:
+        return False
+
+
+def fold(entries: Sequence[Entry]) -> Custody:
+    from irkit.roster import Roster
+
+    state = Custody()
+    roster = Roster.empty()
+    for e in entries:
+        if e.kind in ("case.opened", "member.added", "member.removed"):
+            roster.apply(e.seq, e.kind, e.body)
+            _remember_keys(roster)
+        apply(state, e, roster.case_id)
+    return state
+
+
+def _remember_keys(roster: Any) -> None:
+    for fp, member in roster.members.items():
+        _WITNESS_KEYS[fp] = base64.b64decode(member.public_key)
+
+
+def _append(case: Case, signer: Signer, kind: str, body: dict[str, Any], clock: Clock) -> Entry:
+    """Fold, check the prospective entry with the same rules verify uses, then append."""
+    entries = case.read_entries().entries
+    state = fold(entries)
+    probe = Entry(len(entries), "", kind, signer.fingerprint, "", body, "", b"")
+    problem = apply(state, probe, case.info.case_id)
+    if problem is not None:
+        raise InputError(f"refused: {problem}; nothing was written")
+    last = entries[-1].seq if entries else -1
+    return case.append(signer, kind, body, clock=clock, after=last)
+
+
+def _checks(case: Case, items: Sequence[str]) -> list[dict[str, Any]]:
+    from irkit.evidence import inventory, item_problem
+
+    inv = inventory(case.read_entries().entries)
+    out = []
+    for item_id in items:
+        item = inv.items.get(item_id)
+        problem = "unknown item" if item is None else item_problem(case.store, item.body)
+        out.append(
+            {"item": item_id, "ok": problem is None, **({"note": problem} if problem else {})}
+        )
+    return out
+
+
+def release(
+    case: Case,
+    signer: Signer,
+    items: Sequence[str],
+    *,
+    to: str,
+    purpose: str,
+    location: str | None = None,
+    method: str | None = None,
+    clock: Clock = system_clock,
+) -> Entry:
+    state = fold(case.read_entries().entries)
+    body: dict[str, Any] = {
+        "transfer": f"T-{len(state.transfers) + 1:04d}",
+        "items": list(items),
+        "to": to,
+        "purpose": purpose,
+    }
+    if location:
+        body["location"] = location
+    if method:
+        body["method"] = method
+    roster = case.roster()
+    if not roster.is_member(to):
+        raise InputError(f"{to} is not a member of this case: add them first")
+    return _append(case, signer, "custody.released", body, clock)
+
+
+def accept(
+    case: Case,
+    signer: Signer,
+    transfer: str,
+    *,
+    condition: str | None = None,
+    clock: Clock = system_clock,
+) -> Entry:
+    state = fold(case.read_entries().entries)
+    pending = state.transfers.get(transfer)
+    if pending is None:
+        raise InputError(f"no transfer {transfer}")
+    body: dict[str, Any] = {"transfer": transfer, "checks": _checks(case, pending[0].body["items"])}
+    if condition:
+        body["condition"] = condition
+    return _append(case, signer, "custody.accepted", body, clock)
+
+
+def check(case: Case, signer: Signer, items: Sequence[str], clock: Clock = system_clock) -> Entry:
+    return _append(
+        case,
+        signer,
+        "custody.checked",
+        {"items": list(items), "checks": _checks(case, items)},
+        clock,
+    )
+
+
+def store(
+    case: Case, signer: Signer, items: Sequence[str], *, location: str, clock: Clock = system_clock
+) -> Entry:
+    return _append(
+        case, signer, "custody.stored", {"items": list(items), "location": location}, clock
+    )
+
+
+def finish(
+    case: Case,
+    signer: Signer,
+    kind: str,
+    items: Sequence[str],
+    *,
+    reason: str,
+    witness: Signer | None = None,
+    clock: Clock = system_clock,
+) -> Entry:
+    body: dict[str, Any] = {"items": list(items), "reason": reason}
+    if witness is not None:
+        statement = witness_statement(case.info.case_id, kind, items, reason)
+        body["witness"] = witness.fingerprint
+        body["witness_sig"] = base64.b64encode(witness.sign(statement)).decode("ascii")
+    return _append(case, signer, kind, body, clock)
+
+
+def verify_rule(entry: Entry, ctx: Any) -> None:
+    state: Custody = ctx.state.setdefault("custody", Custody())
+    _remember_keys(ctx.roster)
+    if entry.kind == "evidence.collected":
+        from irkit.evidence import verify_rule as evidence_rule
+
+        evidence_rule(entry, ctx)
+    problem = apply(state, entry, ctx.roster.case_id)
+    if problem is not None:
+        ctx.problem(entry.seq, "custody", problem)

@@ -127,22 +127,28 @@ def collect(
             st = os.lstat(raw)  # timestamps as seen before reading
             if not stat.S_ISREG(st.st_mode):
                 continue
-            record = hashing.hash_path(raw, ("sha256", "md5"))
-            if record.kind != "file" or record.note:
-                raise InputError(f"cannot collect {os.fsdecode(raw)}: {record.note}")
-            if not by_reference:
-                blob = case.store.put_file(Path(os.fsdecode(raw)))
+            if by_reference:
+                record = hashing.hash_path(raw, ("sha256", "md5"))
+                if record.kind != "file" or record.note:
+                    raise InputError(f"cannot collect {os.fsdecode(raw)}: {record.note}")
+                sha256, md5, size = record.digests["sha256"], record.digests["md5"], record.size
+            else:
+                # one read of the source: copied, SHA-256 and MD5 at once; the copy is then
+                # read back and re-hashed by the store
+                blob = case.store.put_file(Path(os.fsdecode(raw)), extra=("md5",))
                 stored.append(blob)
-                if blob.sha256 != record.digests["sha256"]:
+                sha256, md5, size = blob.sha256, blob.extra["md5"], blob.size
+                after = os.lstat(raw)
+                if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
                     raise InputError(f"{os.fsdecode(raw)} changed while it was collected")
             absolute = os.path.abspath(raw)
             items.append(
                 {
                     "id": f"E-{inv.next_id() + len(items):04d}",
                     **_path_fields(absolute),
-                    "sha256": record.digests["sha256"],
-                    "md5": record.digests["md5"],
-                    "size": record.size,
+                    "sha256": sha256,
+                    "md5": md5,
+                    "size": size,
                     "mode": stat.S_IMODE(st.st_mode),
                     "uid": st.st_uid,
                     "gid": st.st_gid,

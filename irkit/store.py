@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from irkit.errors import InputError
@@ -25,6 +25,7 @@ class StoredBlob:
     sha256: str
     size: int
     created: bool  # False when identical content was already stored
+    extra: dict[str, str] = field(default_factory=dict)  # other digests asked for
 
 
 def _open_source(path: Path) -> int:
@@ -60,7 +61,8 @@ class EvidenceStore:
             raise ValueError("not a SHA-256 hex digest")
         return self.root / "sha256" / sha256[:2] / sha256
 
-    def put_file(self, source: Path) -> StoredBlob:
+    def put_file(self, source: Path, extra: tuple[str, ...] = ()) -> StoredBlob:
+        """Copy `source` in while hashing it (SHA-256 plus `extra` digests, same read)."""
         try:
             st = source.stat()
         except OSError as exc:
@@ -71,6 +73,7 @@ class EvidenceStore:
         tmp_dir.mkdir(parents=True, exist_ok=True)
         tmp = tmp_dir / f"incoming-{os.getpid()}-{os.urandom(6).hex()}"
         digest = hashlib.sha256()
+        others = [hashlib.new(name) for name in extra]
         size = 0
         try:
             src = _open_source(source)
@@ -81,6 +84,8 @@ class EvidenceStore:
             try:
                 while chunk := os.read(src, CHUNK):
                     digest.update(chunk)
+                    for other in others:
+                        other.update(chunk)
                     size += len(chunk)
                     view = memoryview(chunk)
                     while view:
@@ -94,6 +99,7 @@ class EvidenceStore:
         finally:
             os.close(src)
         hexdigest = digest.hexdigest()
+        extras = {name: h.hexdigest() for name, h in zip(extra, others, strict=True)}
         try:
             again, _ = hash_file(tmp)
             if again != hexdigest:
@@ -104,14 +110,14 @@ class EvidenceStore:
                 if self.check(hexdigest) is not None:
                     raise InputError(f"stored copy {dest} is damaged; run `irkit verify`")
                 tmp.unlink()
-                return StoredBlob(hexdigest, size, created=False)
+                return StoredBlob(hexdigest, size, created=False, extra=extras)
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.rename(tmp, dest)
             fsync_dir(dest.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return StoredBlob(hexdigest, size, created=True)
+        return StoredBlob(hexdigest, size, created=True, extra=extras)
 
     def discard(self, blob: StoredBlob) -> None:
         """Undo a put that the journal never recorded (a failed command leaves no trace)."""

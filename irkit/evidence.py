@@ -40,7 +40,7 @@ class EvidenceItem(Body):
     path: str  # as collected; non-UTF-8 bytes escaped with surrogateescape -> see path_b64
     path_b64: str | None = None  # exact bytes when the name is not valid UTF-8
     sha256: Sha256Hex
-    md5: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    md5: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None
     size: SafeInt
     mode: SafeInt
     uid: SafeInt
@@ -112,9 +112,15 @@ def collect(
     description: str | None = None,
     location: str | None = None,
     by_reference: bool = False,
+    md5: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
-    """Copy (or, by reference, hash in place) every file under `paths`; one signed entry."""
+    """Copy (or, by reference, hash in place) every file under `paths`; one signed entry.
+
+    MD5 (for tools and forms that still ask for it) is computed in the same read when asked;
+    it is off by default because on this hardware it costs more than SHA-256 itself.
+    """
+    extra: tuple[str, ...] = ("md5",) if md5 else ()
     case.check_signer(signer, KIND)
     result = case.read_entries()
     inv = inventory(result.entries)
@@ -128,16 +134,17 @@ def collect(
             if not stat.S_ISREG(st.st_mode):
                 continue
             if by_reference:
-                record = hashing.hash_path(raw, ("sha256", "md5"))
+                record = hashing.hash_path(raw, ("sha256", *extra))
                 if record.kind != "file" or record.note:
                     raise InputError(f"cannot collect {os.fsdecode(raw)}: {record.note}")
-                sha256, md5, size = record.digests["sha256"], record.digests["md5"], record.size
+                sha256, size = record.digests["sha256"], record.size
+                others = {k: v for k, v in record.digests.items() if k != "sha256"}
             else:
                 # one read of the source: copied, SHA-256 and MD5 at once; the copy is then
                 # read back and re-hashed by the store
-                blob = case.store.put_file(Path(os.fsdecode(raw)), extra=("md5",))
+                blob = case.store.put_file(Path(os.fsdecode(raw)), extra=extra)
                 stored.append(blob)
-                sha256, md5, size = blob.sha256, blob.extra["md5"], blob.size
+                sha256, size, others = blob.sha256, blob.size, blob.extra
                 after = os.lstat(raw)
                 if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
                     raise InputError(f"{os.fsdecode(raw)} changed while it was collected")
@@ -147,7 +154,7 @@ def collect(
                     "id": f"E-{inv.next_id() + len(items):04d}",
                     **_path_fields(absolute),
                     "sha256": sha256,
-                    "md5": md5,
+                    **others,
                     "size": size,
                     "mode": stat.S_IMODE(st.st_mode),
                     "uid": st.st_uid,

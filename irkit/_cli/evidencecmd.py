@@ -33,6 +33,7 @@ def evidence_group() -> None:
     is_flag=True,
     help="Too large to copy (disk images): hash in place and record the path.",
 )
+@click.option("--md5", is_flag=True, help="Also record MD5 (same read), for forms that ask.")
 @case_option
 @key_options
 @json_option
@@ -41,6 +42,7 @@ def collect_cmd(
     description: str | None,
     location: str | None,
     by_reference: bool,
+    md5: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -52,7 +54,13 @@ def collect_cmd(
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = collect(
-        case, signer, paths, description=description, location=location, by_reference=by_reference
+        case,
+        signer,
+        paths,
+        description=description,
+        location=location,
+        by_reference=by_reference,
+        md5=md5,
     )
     if as_json:
         print_json(entry.to_json())

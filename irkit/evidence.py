@@ -59,9 +59,10 @@ class EvidenceCollected(Body):
 
 
 def _stamp(ns: int) -> str:
-    return format_utc(
-        datetime.fromtimestamp(ns / 1e9, UTC).replace(microsecond=(ns // 1000) % 1_000_000)
-    )
+    """Nanoseconds since the epoch as UTC with microseconds, in integers only (a float of
+    ns / 1e9 can round x.9999996 s up into the next second)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return format_utc(datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 1000))
 
 
 def _path_fields(raw: bytes) -> dict[str, Any]:

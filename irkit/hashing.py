@@ -8,11 +8,11 @@ slower here: the data no longer fits the CPU cache between read and hash).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from irkit.errors import InputError
@@ -20,7 +20,7 @@ from irkit.errors import InputError
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512", "blake2b")
 CHUNK = 64 * 1024
 
-Progress = Callable[[int, int], None]  # (bytes done, files done)
+Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes, files)
 
 
 def check_algorithms(names: Iterable[str]) -> tuple[str, ...]:
@@ -165,6 +165,20 @@ def walk(roots: Iterable[bytes], *, follow_symlinks: bool = False) -> Iterator[b
             stack.extend(reversed(subdirs))
 
 
+def _planned_bytes(paths: Sequence[bytes], follow_symlinks: bool) -> int:
+    """Bytes the run expects to read (for an ETA only; one stat per file, so only when a
+    progress display asked for it)."""
+    total = 0
+    for p in paths:
+        try:
+            st = os.stat(p) if follow_symlinks else os.lstat(p)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            total += st.st_size
+    return total
+
+
 def hash_paths(
     roots: Sequence[bytes],
     algorithms: Sequence[str],
@@ -173,18 +187,46 @@ def hash_paths(
     follow_symlinks: bool = False,
     progress: Progress | None = None,
 ) -> list[FileRecord]:
-    """Hash every file under `roots`, in walk order, `jobs` files at a time."""
+    """Hash every file under `roots`; records come back in walk order.
+
+    `jobs` threads pull the next index from one shared counter instead of going through an
+    executor: no Future, queue round trip or callback per file, which is what dominated a
+    tree of small files.
+    """
     paths = list(walk(roots, follow_symlinks=follow_symlinks))
-    jobs = jobs or min(8, (os.cpu_count() or 1) + 1)
-    done_bytes = 0
-    records: list[FileRecord] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(
-            lambda p: hash_path(p, algorithms, follow_symlinks=follow_symlinks), paths
-        )
-        for record in results:
-            records.append(record)
-            done_bytes += record.size
-            if progress is not None:
-                progress(done_bytes, len(records))
-    return records
+    count = len(paths)
+    jobs = max(1, min(jobs or min(8, (os.cpu_count() or 1) + 1), count or 1))
+    total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
+    slots: list[FileRecord | None] = [None] * count
+    done = [[0, 0] for _ in range(jobs)]  # per thread: bytes, files (no lock needed)
+    indices = itertools.count()  # next() on it is atomic under the GIL
+    failure: list[Exception] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            for i in indices:
+                if i >= count:
+                    return
+                record = hash_path(paths[i], algorithms, follow_symlinks=follow_symlinks)
+                slots[i] = record
+                mine[0] += record.size
+                mine[1] += 1
+        except Exception as exc:  # noqa: BLE001 -- re-raised in the caller's thread
+            failure.append(exc)
+
+    if jobs == 1:
+        work(done[0])
+    else:
+        threads = [threading.Thread(target=work, args=(d,), daemon=True) for d in done]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.25 if progress is not None else None)
+                if progress is not None:
+                    progress(sum(d[0] for d in done), sum(d[1] for d in done), total, count)
+    if failure:
+        raise failure[0]
+    if progress is not None:
+        progress(sum(d[0] for d in done), count, total, count)
+    return [r for r in slots if r is not None]

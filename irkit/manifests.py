@@ -3,6 +3,11 @@
 - `sha256sum` style (also md5sum, sha1sum, sha512sum, b2sum): GNU coreutils' format, names
   with a backslash, newline or carriage return escaped and the line prefixed by a backslash,
   so `sha256sum -c` verifies irkit's output.
+- hashdeep's own format (`hashdeep -a -k FILE` audits with it).
+- DFXML (Garfinkel's Digital Forensics XML): `fileobject` with `filename`, `filesize` and
+  `hashdigest type=...`; a name that is not UTF-8 (or holds characters XML 1.0 cannot carry)
+  is written base64 with `encoding="base64"` so it survives the round trip.
+- CSV: `path,size,<algorithm>...`, the same base64 rule via a `path_encoding` column.
 - JSON: irkit's own manifest, which records tool, host, time and roots and carries its own
   SHA-256 over the RFC 8785 form of everything else (as PostgreSQL's backup_manifest does).
 """
@@ -10,9 +15,12 @@
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
+import io
 import json
 import os
+import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +29,7 @@ from typing import Any
 from irkit import __version__
 from irkit.canonical import canonical_bytes
 from irkit.errors import InputError
-from irkit.hashing import FileRecord
+from irkit.hashing import FileRecord, check_algorithms
 
 MANIFEST_TYPE = "irkit-hash-manifest"
 _SUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 128}
@@ -213,6 +221,138 @@ def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, 
     return list(doc.get("algorithms", [])), files
 
 
+_XML_UNSAFE_PATTERN = "[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+DFXML_NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
+
+
+def _text_or_b64(path: bytes) -> tuple[str, bool]:
+    """(text, is_base64): base64 when the name is not UTF-8 or XML cannot carry it."""
+    try:
+        text = path.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(path).decode("ascii"), True
+    if re.search(_XML_UNSAFE_PATTERN, text):
+        return base64.b64encode(path).decode("ascii"), True
+    return text, False
+
+
+def write_dfxml(records: Iterable[FileRecord], algorithms: Sequence[str], created: str) -> bytes:
+    from xml.sax.saxutils import escape, quoteattr
+
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<dfxml xmlns="{DFXML_NS}" version="1.0">\n',
+        "  <creator>\n",
+        f"    <program>irkit</program>\n    <version>{escape(__version__)}</version>\n",
+        f"    <execution_environment><host>{escape(socket.gethostname())}</host>"
+        f"<start_time>{escape(created)}</start_time></execution_environment>\n",
+        "  </creator>\n",
+    ]
+    for r in records:
+        if r.kind != "file":
+            continue
+        name, b64 = _text_or_b64(r.path)
+        attr = ' encoding="base64"' if b64 else ""
+        out.append(f"  <fileobject>\n    <filename{attr}>{escape(name)}</filename>\n")
+        out.append(f"    <filesize>{r.size}</filesize>\n")
+        for a in algorithms:
+            out.append(f"    <hashdigest type={quoteattr(a)}>{r.digests[a]}</hashdigest>\n")
+        out.append("  </fileobject>\n")
+    out.append("</dfxml>\n")
+    return "".join(out).encode("utf-8")
+
+
+def read_dfxml(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
+    """Parse DFXML fileobjects (any namespace). Uses expat, which refuses external entities
+    by default, so a hostile manifest cannot make irkit read other files."""
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise InputError("DFXML manifest with a DOCTYPE/ENTITY refused")
+    try:
+        root = ET.fromstring(data)  # noqa: S314 -- DOCTYPE refused above; expat resolves no external entities
+    except ET.ParseError as exc:
+        raise InputError(f"manifest is not well-formed XML: {exc}") from exc
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    files: dict[bytes, tuple[int, dict[str, str]]] = {}
+    algorithms: list[str] = []
+    for obj in root.iter():
+        if local(obj.tag) != "fileobject":
+            continue
+        name: bytes | None = None
+        size = 0
+        digests: dict[str, str] = {}
+        for child in obj:
+            tag = local(child.tag)
+            text = child.text or ""
+            try:
+                if tag == "filename":
+                    name = (
+                        base64.b64decode(text, validate=True)
+                        if child.get("encoding") == "base64"
+                        else text.encode("utf-8")
+                    )
+                elif tag == "filesize":
+                    size = int(text)
+                elif tag == "hashdigest":
+                    kind = (child.get("type") or "").lower().replace("-", "")
+                    digests[kind] = text.strip().lower()
+                    if kind not in algorithms:
+                        algorithms.append(kind)
+            except ValueError as exc:
+                raise InputError(f"DFXML {tag} is malformed") from exc
+        if name is None:
+            raise InputError("DFXML fileobject without a filename")
+        if name in files:
+            raise InputError(f"manifest lists {name!r} twice")
+        files[name] = (size, digests)
+    return algorithms, files
+
+
+def write_csv(records: Iterable[FileRecord], algorithms: Sequence[str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["path", "path_encoding", "size", *algorithms])
+    for r in records:
+        if r.kind != "file":
+            continue
+        name, b64 = _text_or_b64(r.path)
+        writer.writerow(
+            [name, "base64" if b64 else "utf-8", r.size, *(r.digests[a] for a in algorithms)]
+        )
+    return buf.getvalue().encode("utf-8")
+
+
+def read_csv(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"manifest is not irkit CSV: {exc}") from exc
+    if not rows or rows[0][:3] != ["path", "path_encoding", "size"] or len(rows[0]) < 4:
+        raise InputError("CSV manifest lacks its `path,path_encoding,size,...` header")
+    algorithms = rows[0][3:]
+    files: dict[bytes, tuple[int, dict[str, str]]] = {}
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(rows[0]):
+            raise InputError(f"CSV line {number} has the wrong number of fields")
+        try:
+            path = (
+                base64.b64decode(row[0], validate=True)
+                if row[1] == "base64"
+                else row[0].encode("utf-8")
+            )
+            size = int(row[2])
+        except ValueError as exc:
+            raise InputError(f"CSV line {number} is malformed") from exc
+        if path in files:
+            raise InputError(f"manifest lists {path!r} twice")
+        files[path] = (size, dict(zip(algorithms, row[3:], strict=True)))
+    return algorithms, files
+
+
 @dataclass
 class Audit:
     matched: list[bytes] = field(default_factory=list)
@@ -241,9 +381,16 @@ def load(data: bytes) -> tuple[str, dict[bytes, str]]:
     """Any manifest format irkit reads, reduced to (algorithm, path -> digest)."""
     if data.startswith(b"%%%% HASHDEEP"):
         return read_hashdeep(data)
-    if data.lstrip().startswith(b"{"):
-        algorithms, files = read_json(data)
+    head = data.lstrip()[:200]
+    if head.startswith((b"{", b"<", b"path,path_encoding,size")):
+        if head.startswith(b"{"):
+            algorithms, files = read_json(data)
+        elif head.startswith(b"<"):
+            algorithms, files = read_dfxml(data)
+        else:
+            algorithms, files = read_csv(data)
         algorithm = "sha256" if "sha256" in algorithms else (algorithms or ["sha256"])[0]
+        check_algorithms([algorithm])
         return algorithm, {p: d[algorithm] for p, (_, d) in files.items() if algorithm in d}
     return read_sums(data)
 

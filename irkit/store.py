@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,56 @@ from irkit.errors import InputError
 from irkit.journal import fsync_dir
 
 CHUNK = 256 * 1024
+# From this size on the copy is re-read and re-hashed on a second thread while it is being
+# written (hashlib and os.read release the GIL), so the check costs wall time only when the
+# machine has no spare core; below it a thread costs more than it saves.
+PARALLEL_VERIFY = 8 * 1024 * 1024
+
+
+class _Verifier:
+    """Re-reads the copy behind the writer: each fed length is read back from the file.
+
+    The bytes come from the page cache, as they would in a read-back after the copy is
+    finished; reading them concurrently changes when, not what, is checked.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._digest = hashlib.sha256()
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def feed(self, length: int) -> None:
+        self._queue.put(length)
+
+    def _run(self) -> None:
+        length: int | None = 0
+        try:
+            while (length := self._queue.get()) is not None:
+                while length > 0:
+                    chunk = os.read(self._fd, min(length, CHUNK))
+                    if not chunk:
+                        self._digest.update(b"short")  # the copy lost bytes: cannot match
+                        return
+                    self._digest.update(chunk)
+                    length -= len(chunk)
+            while chunk := os.read(self._fd, CHUNK):  # anything beyond what was written
+                self._digest.update(chunk)
+        except OSError as exc:
+            self._error = exc
+        finally:
+            while length is not None:  # drain to the end marker if we stopped early
+                length = self._queue.get()
+
+    def finish(self) -> str:
+        self._queue.put(None)
+        self._thread.join()
+        os.close(self._fd)
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -81,7 +133,10 @@ class EvidenceStore:
             raise InputError(f"cannot read {source}: {exc.strerror}") from exc
         try:
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            verifier = None
             try:
+                if st.st_size >= PARALLEL_VERIFY:
+                    verifier = _Verifier(tmp)
                 while chunk := os.read(src, CHUNK):
                     digest.update(chunk)
                     for other in others:
@@ -90,9 +145,12 @@ class EvidenceStore:
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(out, view) :]
+                    if verifier is not None:
+                        verifier.feed(len(chunk))
                 os.fsync(out)
             finally:
                 os.close(out)
+                copied = verifier.finish() if verifier is not None else None
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise InputError(f"cannot copy {source}: {exc.strerror}") from exc
@@ -101,7 +159,7 @@ class EvidenceStore:
         hexdigest = digest.hexdigest()
         extras = {name: h.hexdigest() for name, h in zip(extra, others, strict=True)}
         try:
-            again, _ = hash_file(tmp)
+            again = copied if copied is not None else hash_file(tmp)[0]
             if again != hexdigest:
                 raise InputError(f"copy of {source} did not read back identically; nothing stored")
             os.chmod(tmp, 0o444)

@@ -185,32 +185,16 @@ custody_group.command("dispose", help="Final disposition: ITEMS destroyed or dis
 @case_option
 @json_option
 def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
-    """The chain of ITEM: time (UTC), from, to, purpose, location, condition, signers."""
+    """The chain of ITEM: time (UTC), from, to, purpose, location, condition, signature."""
     from irkit import custody
     from irkit.summary import names_from
 
     entries = open_case(case_dir).read_entries().entries
+    rows = custody.chain(entries, item_id)
     holding = custody.fold(entries).items.get(item_id)
-    if holding is None:
+    if rows is None or holding is None:
         raise InputError(f"no such item: {item_id}")
     names = names_from(entries)
-    rows: list[dict[str, Any]] = []
-    for e in holding.events:
-        b = e.body
-        rows.append(
-            {
-                "seq": e.seq,
-                "time": e.recorded,
-                "event": e.kind,
-                "by": names.get(e.actor, e.actor),
-                "by_key": e.actor,
-                "to": names.get(b.get("to", ""), b.get("to")),
-                "purpose": b.get("purpose") or b.get("reason") or b.get("description"),
-                "location": b.get("location"),
-                "condition": b.get("condition"),
-                "transfer": b.get("transfer"),
-            }
-        )
     if as_json:
         print_json(
             {
@@ -218,18 +202,14 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
                 "holder": holding.holder,
                 "in_transit": holding.transfer,
                 "final": holding.final,
-                "chain": rows,
+                "chain": [
+                    dict(r, by_name=names.get(r["by"]), to_name=names.get(r["to"] or ""))
+                    for r in rows
+                ],
             }
         )
         return
-    for r in rows:
-        extra = "  ".join(
-            f"{k}: {r[k]}" for k in ("to", "purpose", "location", "condition", "transfer") if r[k]
-        )
-        click.echo(
-            f"#{r['seq']:<4} {r['time']}  {r['event']:<18} by {r['by']} "
-            f"[{short_fp(r['by_key'])}]  {extra}"
-        )
+    echo_chain(rows, names)
     state = (
         f"final: {holding.final}"
         if holding.final
@@ -237,4 +217,22 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
         if holding.transfer
         else f"held by {names.get(holding.holder, holding.holder)}"
     )
-    click.echo(f"{item_id}: {state}. Signatures are checked by `irkit verify`.")
+    click.echo(f"{item_id}: {state}. Hash-chain continuity is checked by `irkit verify`.")
+
+
+def echo_chain(rows: list[dict[str, Any]], names: dict[str, str]) -> None:
+    """One line per custody event; people shown as name [fingerprint prefix]."""
+
+    def who(fp: str | None) -> str:
+        return f"{names.get(fp, '?')} [{short_fp(fp)}]" if fp else ""
+
+    for r in rows:
+        extra = "  ".join(
+            f"{k}: {r[k]}" for k in ("purpose", "location", "condition", "transfer") if r[k]
+        )
+        moved = f"  from: {who(r['from'])}" if r["from"] else ""
+        moved += f"  to: {who(r['to'])}" if r["to"] else ""
+        click.echo(
+            f"#{r['seq']:<4} {r['time']}  {r['event']:<18} by {who(r['by'])}{moved}  "
+            f"sig: {r['signature']}  {extra}".rstrip()
+        )

@@ -114,12 +114,20 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
         "description": item.description,
         **item.body,
     }
+    from irkit import custody
+
+    rows = custody.chain(entries, item_id) or []
     if as_json:
-        print_json(info)
+        print_json(dict(info, custody=rows))
         return
     for key, value in info.items():
         if value is not None:
-            click.echo(f"{key + ':':15}{value}")
+            shown = f"{value:o}" if key == "mode" else value
+            click.echo(f"{key + ':':15}{shown}")
+    from irkit._cli.custodycmd import echo_chain
+
+    click.echo("custody:")
+    echo_chain(rows, names)
 
 
 @evidence_group.command("check")

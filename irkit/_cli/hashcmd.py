@@ -13,23 +13,33 @@ import click
 from irkit._cli._common import print_json, warn
 from irkit.errors import InputError, ProblemsFound
 
-FORMATS = ("sha256sum", "hashdeep", "json")
+FORMATS = ("sha256sum", "hashdeep", "dfxml", "json", "csv")
 
 
 def _show(path: bytes) -> str:
     return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _progress() -> Callable[[int, int], None] | None:
+def _progress() -> Callable[[int, int, int, int], None] | None:
+    """A one-line progress display, only when stderr is a terminal (quiet when piped)."""
     if not sys.stderr.isatty():
         return None
     start = time.monotonic()
+    last = [0.0]
 
-    def show(done_bytes: int, files: int) -> None:
-        elapsed = max(time.monotonic() - start, 1e-6)
-        rate = done_bytes / elapsed / 1e6
+    def show(done_bytes: int, files: int, total_bytes: int, total_files: int) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.2 and files != total_files:
+            return
+        last[0] = now
+        elapsed = max(now - start, 1e-6)
+        rate = done_bytes / elapsed
+        left = max(total_bytes - done_bytes, 0)
+        eta = f"{left / rate:,.0f} s" if rate > 0 else "?"
         click.echo(
-            f"\rhashed {files:,} files, {done_bytes / 1e6:,.1f} MB, {rate:,.0f} MB/s",
+            f"\r{files:,}/{total_files:,} files, "
+            f"{done_bytes / 1e6:,.1f}/{total_bytes / 1e6:,.1f} MB, "
+            f"{rate / 1e6:,.0f} MB/s, ETA {eta}   ",
             err=True,
             nl=False,
         )
@@ -53,8 +63,8 @@ def _progress() -> Callable[[int, int], None] | None:
     default="sha256sum",
     show_default=True,
     help="sha256sum: checkable with `sha256sum -c` (or md5sum... "
-    "for the first algorithm); hashdeep: `hashdeep -a -k FILE`; json: irkit manifest with "
-    "its own checksum.",
+    "for the first algorithm); hashdeep: `hashdeep -a -k FILE`; dfxml: DFXML fileobjects; "
+    "json: irkit manifest with its own checksum; csv: path,path_encoding,size,digests.",
 )
 @click.option(
     "-o",
@@ -145,6 +155,10 @@ def hash_cmd(
         data = manifests.write_sums(records, chosen[0])
     elif fmt == "hashdeep":
         data = manifests.write_hashdeep(records, chosen, os.fsencode(os.getcwd()))
+    elif fmt == "dfxml":
+        data = manifests.write_dfxml(records, chosen, format_utc(system_clock()))
+    elif fmt == "csv":
+        data = manifests.write_csv(records, chosen)
     else:
         data = manifests.write_json(records, chosen, roots, format_utc(system_clock()))
     if out is None:

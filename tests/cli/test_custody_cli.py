@@ -66,6 +66,11 @@ def test_release_accept_show(
         "custody.accepted",
     ]
     assert chain["chain"][2]["condition"] == "sealed"
+    assert chain["chain"][2]["from"] == chain["chain"][1]["by"] == chain["chain"][0]["by"]
+    assert chain["chain"][2]["to"] == bob.fingerprint
+    assert [c["signature"] for c in chain["chain"]] == ["valid"] * 3
+    shown = json.loads(irkit("evidence", "show", "E-0001", "--json", case=case.root).output)
+    assert [c["event"] for c in shown["custody"]] == [c["event"] for c in chain["chain"]]
     r = irkit(
         "custody",
         "dispose",

@@ -57,3 +57,35 @@ def test_hashdeep_format_and_audit_with_relative_paths(irkit: Runner, tmp_path: 
     assert r.exit_code == 0, r.output
     assert (tmp_path / "m.hd").read_bytes().startswith(b"%%%% HASHDEEP-1.0")
     assert irkit("hash", "data", "--audit", "m.hd").exit_code == 0
+
+
+def test_every_format_audits_and_names_each_category(irkit: Runner, tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    (root / "gone.txt").write_text("to be deleted")
+    (root / "mover.txt").write_text("to be moved")
+    os.chdir(tmp_path)
+    for fmt in ("sha256sum", "hashdeep", "dfxml", "json", "csv"):
+        r = irkit("hash", "data", "--format", fmt, "-o", f"m.{fmt}")
+        assert r.exit_code == 0, (fmt, r.output)
+        assert "MB/s" not in r.stderr  # no progress display when stderr is not a terminal
+        assert irkit("hash", "data", "--audit", f"m.{fmt}").exit_code == 0, fmt
+    (root / "gone.txt").unlink()
+    (root / "mover.txt").rename(root / "sub" / "moved.txt")
+    (root / "fresh.txt").write_text("new file")
+    with (root / "a.txt").open("r+b") as fh:
+        fh.write(b"A")  # one changed byte
+    for fmt in ("sha256sum", "hashdeep", "dfxml", "json", "csv"):
+        r = irkit("hash", "data", "--audit", f"m.{fmt}", "--json")
+        assert r.exit_code == 1, fmt
+        report = json.loads(r.stdout)
+        summary = report["summary"]
+        assert (summary["changed"], summary["moved"], summary["new"], summary["missing"]) == (
+            1,
+            1,
+            1,
+            1,
+        ), (fmt, report)
+        assert report["changed"][0].endswith("data/a.txt")
+        assert report["missing"][0].endswith("data/gone.txt")
+        assert report["new"][0].endswith("data/fresh.txt")
+        assert report["moved"][0]["to"].endswith("data/sub/moved.txt")

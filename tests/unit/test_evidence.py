@@ -4,6 +4,7 @@ name the item when a copy or an original changes."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -93,3 +94,37 @@ def test_forged_item_ids_are_flagged(case: Case, bob: keys.Signer, source: Path)
     write_lines(case.root, ls)
     found = problems(verify(case.root))
     assert any("E-0042 should be E-0001" in p for p in found), found
+
+
+def test_timestamps_are_exact_microseconds_in_integers() -> None:
+    from irkit.evidence import _stamp
+
+    # 0.9999996 s as a float of ns / 1e9 rounds up into the next second; integers do not
+    assert _stamp(1_699_999_999_999_999_600) == "2023-11-14T22:13:19.999999Z"
+    assert _stamp(0) == "1970-01-01T00:00:00.000000Z"
+    assert _stamp(-1) == "1969-12-31T23:59:59.999999Z"
+
+
+def test_large_copy_is_verified_while_written(case: Case, tmp_path: Path) -> None:
+    from irkit import store
+
+    big = tmp_path / "big.bin"
+    data = os.urandom(store.PARALLEL_VERIFY + 12_345)
+    big.write_bytes(data)
+    blob = case.store.put_file(big, extra=("md5",))
+    assert blob.sha256 == hashlib.sha256(data).hexdigest() and blob.size == len(data)
+    assert blob.extra["md5"] == hashlib.md5(data).hexdigest()
+    assert case.store.path_for(blob.sha256).read_bytes() == data
+
+
+def test_verifier_notices_a_copy_shorter_or_longer_than_written(tmp_path: Path) -> None:
+    from irkit.store import _Verifier
+
+    copy = tmp_path / "copy"
+    copy.write_bytes(b"0123456789")
+    short = _Verifier(copy)
+    short.feed(20)  # the writer claims 20 bytes; the file holds 10
+    assert short.finish() != hashlib.sha256(b"0123456789").hexdigest()
+    longer = _Verifier(copy)
+    longer.feed(4)  # bytes beyond what was written are hashed too, so they cannot hide
+    assert longer.finish() == hashlib.sha256(b"0123456789").hexdigest()

@@ -177,3 +177,43 @@ def test_hashdeep_interop(tree: Path, tmp_path: Path) -> None:
         expected, algorithm, hashing.hash_paths([os.fsencode(plain)], ("sha256",))
     )
     assert result.changed == [os.fsencode(plain / "x.txt")]
+
+
+def test_file_growing_while_hashed_is_flagged(tmp_path: Path) -> None:
+    """A real writer appends while irkit reads: the record must say so, not pass as hashed."""
+    target = tmp_path / "growing.log"
+    target.write_bytes(b"\0" * (4 * 1024 * 1024))
+    writer = subprocess.Popen(
+        [
+            os.sys.executable,
+            "-c",
+            "import sys, time\n"
+            "end = time.time() + 20\n"
+            "with open(sys.argv[1], 'ab', buffering=0) as f:\n"
+            "    while time.time() < end: f.write(b'x' * 4096)\n",
+            str(target),
+        ]
+    )
+    try:
+        flagged = None
+        for _ in range(200):
+            record = hashing.hash_path(os.fsencode(target), ("sha256",))
+            if record.note:
+                flagged = record
+                break
+    finally:
+        writer.kill()
+        writer.wait()
+    assert flagged is not None and flagged.note == "changed while being hashed"
+    assert not flagged.ok
+
+
+def test_parallel_order_and_progress_match_serial(tree: Path) -> None:
+    calls: list[tuple[int, int, int, int]] = []
+    serial = hashing.hash_paths([os.fsencode(tree)], ("sha256",), jobs=1)
+    parallel = hashing.hash_paths(
+        [os.fsencode(tree)], ("sha256",), jobs=4, progress=lambda *a: calls.append(a)
+    )
+    assert [(r.path, r.digests) for r in serial] == [(r.path, r.digests) for r in parallel]
+    total = sum(r.size for r in serial)
+    assert calls[-1] == (total, len(serial), total, len(serial))

@@ -1,0 +1,58 @@
+"""Shared helpers for the hash benches: data under /tmp, interleaved timed runs, medians.
+
+The machine is shared and has 2 cores, so every comparison alternates baseline and irkit
+run by run and reports medians; data is read once first so both sides see the page cache.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+IRKIT = [sys.executable, "-m", "irkit", "hash"]
+
+
+def timed(cmd: list[str] | str) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, shell=isinstance(cmd, str))
+    return time.perf_counter() - start
+
+
+def medians(runs: int, **cmds: list[str] | str) -> dict[str, float]:
+    """Median wall time of each command, the commands interleaved run by run."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            times[name].append(timed(cmd))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def make_file(path: Path, mib: int) -> None:
+    block = os.urandom(1024 * 1024)
+    with path.open("wb") as fh:
+        for _ in range(mib):
+            fh.write(block)
+    timed(["cat", str(path)])  # into the page cache
+
+
+def make_tree(root: Path, files: int, mib: int) -> int:
+    """`files` files of 1 KiB .. 4 MiB (random, scaled to about `mib` MiB) in 100 folders."""
+    rng = random.Random(7)
+    sizes = [rng.randint(1024, 4 * 1024 * 1024) for _ in range(files)]
+    scale = mib * 1024 * 1024 / sum(sizes)
+    pool = os.urandom(4 * 1024 * 1024)
+    total = 0
+    for i, size in enumerate(sizes):
+        folder = root / f"d{i % 100:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        n = min(len(pool), max(1024, int(size * scale)))
+        offset = rng.randint(0, len(pool) - n)
+        (folder / f"f{i:05d}").write_bytes(pool[offset : offset + n])
+        total += n
+    timed(f"find {root} -type f -print0 | xargs -0 cat > /dev/null")
+    return total

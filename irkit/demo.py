@@ -37,9 +37,13 @@ class DemoContext:
 
 # Later capabilities extend the demo here, in order: "module:function(ctx: DemoContext)".
 # Each runs after the notes and before the checkpoint and final verification.
-DEMO_STEPS: list[str] = ["irkit.evidencedemo:demo_step", "irkit.lifecycledemo:demo_step"]
+DEMO_STEPS: list[str] = [
+    "irkit.evidencedemo:demo_step",
+    "irkit.lifecycledemo:demo_step",
+    "irkit.backup:demo_step",
+]
 # Steps that need the verified case (reports): run last, "module:function(ctx, report)".
-FINAL_STEPS: list[str] = []
+FINAL_STEPS: list[str] = ["irkit.report.export:demo_step"]
 
 
 @dataclass

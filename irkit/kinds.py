@@ -37,6 +37,10 @@ _KINDS: dict[str, str] = {
     "incident.informed": "irkit.lifecycle:Informed",
     "incident.confirmed": "irkit.lifecycle:Confirmed",
     "incident.followup": "irkit.lifecycle:FollowUp",
+    # PDF reports (irkit/report/)
+    "report.exported": "irkit.report.export:ReportExported",
+    # backup test-restore (irkit/backup.py)
+    "backup.verified": "irkit.backup:BackupVerified",
 }
 
 # Kinds only a member with an administrative role may sign.

@@ -47,6 +47,13 @@ def summarize(e: Entry) -> str:
                 f"{b['transfer']}: {', '.join(b['items'])} to {b['to'][:24]}… "
                 f"for {_clip(str(b['purpose']), 40)}"
             )
+        case "backup.verified":
+            signed = " signed off" if b.get("signed_off") else ""
+            return (
+                f"{b.get('verdict')} {_clip(str(b.get('artifact', '')), 40)}: "
+                f"{b.get('matched')} matched, {b.get('missing')} missing, "
+                f"{b.get('changed')} changed, {b.get('checks_failed')} check(s) failed{signed}"
+            )
         case "custody.accepted":
             failed = [c["item"] for c in b.get("checks", []) if not c["ok"]]
             return f"{b['transfer']} accepted" + (f"; CHECK FAILED {failed}" if failed else "")

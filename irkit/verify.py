@@ -141,6 +141,8 @@ RULES: dict[str, str] = {
         )
     },
 }
+RULES["backup.verified"] = "irkit.backup:verify_rule"
+RULES["report.exported"] = "irkit.report.export:verify_rule"
 FINISHERS: list[str] = ["irkit.evidence:verify_finish"]
 
 

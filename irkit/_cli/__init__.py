@@ -29,6 +29,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "hash": ("irkit._cli.hashcmd", "hash_cmd"),
     "evidence": ("irkit._cli.evidencecmd", "evidence_group"),
     "custody": ("irkit._cli.custodycmd", "custody_group"),
+    "backup": ("irkit._cli.backupcmd", "backup_group"),
+    "report": ("irkit._cli.reportcmd", "report_cmd"),
     "demo": ("irkit._cli.democmd", "demo_cmd"),
 }
 
@@ -44,9 +46,11 @@ _SHORT_HELP: dict[str, str] = {
     "verify": "Check signatures, chain, membership, checkpoints and stored files.",
     "repair": "Set aside a torn last journal line after a crash.",
     "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
+    "report": "Export a reproducible PDF report tied to the journal; check one.",
     "hash": "Hash files fast (several digests, one read); audit a tree against a manifest.",
     "evidence": "Collect files into the case store, list, show and re-check them.",
     "custody": "Two-party transfers and the chain of custody of each item.",
+    "backup": "Manifest a backup; test-restore it into scratch space and record the verdict.",
     "demo": "Run the whole workflow on example data in a new folder.",
 }
 

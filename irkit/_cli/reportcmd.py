@@ -1,0 +1,82 @@
+"""`irkit report`: write a reproducible PDF and record it; or check a PDF against the case."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from irkit._cli._common import case_option, key_options, load_signer, open_case
+from irkit.errors import InputError, ProblemsFound
+
+
+@click.command("report")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the PDF (default: report-CASE.pdf in the current folder).",
+)
+@click.option(
+    "--template",
+    "template_name",
+    default="incident",
+    show_default=True,
+    help="Report template: incident, custody, backup-signoff.",
+)
+@click.option("--redact", is_flag=True, help="Withhold confidential notes (their digest stays).")
+@click.option(
+    "--check",
+    "check_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Do not export: regenerate and say whether FILE is byte-identical (exit 0/1).",
+)
+@case_option
+@key_options
+def report_cmd(
+    out: Path | None,
+    template_name: str,
+    redact: bool,
+    check_file: Path | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Export the case as a PDF tied to the signed journal.
+
+    The PDF is a pure function of the journal and template: exporting appends a signed
+    `report.exported` entry with the PDF's SHA-256 and the journal size and Merkle root it
+    shows, and `--check FILE` regenerates it to prove FILE is exactly what the case produces.
+    """
+    from irkit.report import export, templates
+
+    case = open_case(case_dir)
+    if check_file is not None:
+        result = export.check(case, check_file.read_bytes(), template_name, redact)
+        how = (
+            f"report.exported entry {result.matched_entry}"
+            if result.matched_entry is not None
+            else "the current journal"
+        )
+        if result.identical:
+            click.echo(
+                f"IDENTICAL: {check_file} is the {result.template} report of entries "
+                f"0-{result.size - 1} (from {how})"
+            )
+            return
+        click.echo(f"DIFFERENT: {check_file} is not what the case produces (compared with {how})")
+        raise click.exceptions.Exit(ProblemsFound.exit_code)
+    templates.load(template_name)
+    signer = load_signer(key_path, passphrase_file)
+    target = out if out is not None else Path(f"report-{case.info.case_id}.pdf")
+    if target.suffix.lower() != ".pdf":
+        raise InputError(f"{target}: the output file must end in .pdf")
+    if target.exists() and target.is_dir():
+        raise InputError(f"{target} is a folder")
+    case.check_signer(signer, "report.exported")
+    done = export.export(case, signer, template_name, redact)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_bytes(done.pdf)
+    os.replace(tmp, target)
+    click.echo(f"wrote {target} (sha256 {done.sha256}), recorded as entry {done.entry.seq}")

@@ -1,0 +1,249 @@
+"""The restore spec: expectations a hash cannot express, checked on the restored tree.
+
+Every digest of a backup can match and the backup still be useless (one of five databases
+came back empty). The spec says what a *usable* restore looks like. Unknown keys are
+errors so a typo cannot silently switch a check off.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import subprocess
+import tomllib
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from irkit.errors import InputError
+
+_ZERO_BLOCK = 4096
+_Count = Annotated[int, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class PathRule(_Strict):
+    glob: str
+    min_count: _Count = 1
+    min_size: _Count = 0
+    non_empty: bool = False
+
+
+class SqliteRule(_Strict):
+    glob: str
+    integrity: bool = True
+    tables: list[str] = []
+    min_rows: dict[str, _Count] = {}
+
+
+class GlobRule(_Strict):
+    glob: str
+
+
+class ZeroRule(_Strict):
+    glob: str
+    max_percent: Annotated[int, Field(ge=0, le=100)]
+
+
+class CommandRule(_Strict):
+    run: list[str] = Field(min_length=1)
+    timeout: Annotated[int, Field(ge=1, le=86400)] = 60
+
+
+class Spec(_Strict):
+    paths: list[PathRule] = []
+    sqlite: list[SqliteRule] = []
+    archives: list[GlobRule] = []
+    json_: list[GlobRule] = Field(default=[], alias="json")
+    zeros: list[ZeroRule] = []
+    command: list[CommandRule] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    ok: bool
+    message: str
+
+
+def load_spec(path: Path) -> Spec:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read spec {path}: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"spec {path} is not valid TOML: {exc}") from exc
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise InputError(f"spec {path}: {where}: {err['msg']}") from exc
+
+
+def _matches(root: Path, pattern: str) -> list[Path]:
+    """Regular files only; links are never followed into (they may have been hostile)."""
+    if pattern.startswith("/") or ".." in Path(pattern).parts:
+        raise InputError(f"spec glob must be relative and inside the backup: {pattern!r}")
+    return sorted(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink())
+
+
+def _rel(root: Path, p: Path) -> str:
+    return p.relative_to(root).as_posix()
+
+
+def _check_paths(root: Path, rule: PathRule) -> list[Finding]:
+    found = _matches(root, rule.glob)
+    out = [
+        Finding(
+            "paths",
+            len(found) >= rule.min_count,
+            f"{rule.glob}: {len(found)} file(s), at least {rule.min_count} expected",
+        )
+    ]
+    for p in found:
+        size = p.stat().st_size
+        if rule.non_empty and size == 0:
+            out.append(Finding("paths", False, f"{_rel(root, p)}: empty"))
+        if size < rule.min_size:
+            out.append(Finding("paths", False, f"{_rel(root, p)}: {size} < {rule.min_size} bytes"))
+    return out
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check_sqlite(root: Path, rule: SqliteRule) -> list[Finding]:
+    found = _matches(root, rule.glob)
+    if not found:
+        return [Finding("sqlite", False, f"{rule.glob}: no database found")]
+    out: list[Finding] = []
+    for p in found:
+        rel = _rel(root, p)
+        problems: list[str] = []
+        try:
+            con = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                if rule.integrity:
+                    row = con.execute("PRAGMA integrity_check").fetchone()
+                    if row is None or row[0] != "ok":
+                        problems.append(f"integrity_check: {row[0] if row else 'no answer'}")
+                names = {
+                    r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                }
+                for table in rule.tables:
+                    if table not in names:
+                        problems.append(f"table {table} missing")
+                for table, least in rule.min_rows.items():
+                    if table not in names:
+                        problems.append(f"table {table} missing")
+                        continue
+                    query = f"SELECT count(*) FROM {_quote(table)}"  # noqa: S608 (quoted identifier)
+                    (n,) = con.execute(query).fetchone()
+                    if n < least:
+                        problems.append(f"table {table}: {n} row(s), at least {least} expected")
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            problems.append(f"not a usable SQLite database: {exc}")
+        if problems:
+            out.extend(Finding("sqlite", False, f"{rel}: {m}") for m in dict.fromkeys(problems))
+        else:
+            out.append(Finding("sqlite", True, f"{rel}: ok"))
+    return out
+
+
+def _check_archives(root: Path, rule: GlobRule) -> list[Finding]:
+    out: list[Finding] = []
+    for p in _matches(root, rule.glob):
+        rel = _rel(root, p)
+        try:
+            if zipfile.is_zipfile(p):
+                with zipfile.ZipFile(p) as zf:
+                    bad = zf.testzip()
+                if bad is not None:
+                    raise ValueError(f"member {bad} fails its CRC")
+            else:
+                with gzip.open(p, "rb") as fh:
+                    while fh.read(1 << 20):
+                        pass
+            out.append(Finding("archives", True, f"{rel}: tests clean"))
+        except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile) as exc:
+            out.append(Finding("archives", False, f"{rel}: does not test clean: {exc}"))
+    return out
+
+
+def _check_json(root: Path, rule: GlobRule) -> list[Finding]:
+    out: list[Finding] = []
+    for p in _matches(root, rule.glob):
+        try:
+            json.loads(p.read_bytes())
+            out.append(Finding("json", True, f"{_rel(root, p)}: parses"))
+        except ValueError as exc:
+            out.append(Finding("json", False, f"{_rel(root, p)}: does not parse: {exc}"))
+    return out
+
+
+def zero_percent(path: Path) -> int:
+    """Share (0-100) of 4 KiB blocks that are entirely zero bytes: a zeroed image can carry
+    a perfectly valid hash."""
+    zero = bytes(_ZERO_BLOCK)
+    total = zeros = 0
+    with path.open("rb") as fh:
+        while block := fh.read(_ZERO_BLOCK):
+            total += 1
+            if block == zero[: len(block)]:
+                zeros += 1
+    return 0 if total == 0 else zeros * 100 // total
+
+
+def _check_zeros(root: Path, rule: ZeroRule) -> list[Finding]:
+    out: list[Finding] = []
+    for p in _matches(root, rule.glob):
+        pct = zero_percent(p)
+        ok = pct <= rule.max_percent
+        out.append(
+            Finding("zeros", ok, f"{_rel(root, p)}: {pct}% zero blocks (max {rule.max_percent}%)")
+        )
+    return out
+
+
+def _check_command(root: Path, rule: CommandRule) -> list[Finding]:
+    label = " ".join(rule.run)
+    try:
+        proc = subprocess.run(
+            rule.run, cwd=root, capture_output=True, timeout=rule.timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return [Finding("command", False, f"{label}: timed out after {rule.timeout}s")]
+    except OSError as exc:
+        return [Finding("command", False, f"{label}: could not start: {exc.strerror}")]
+    output = (proc.stdout + proc.stderr).decode(errors="replace").strip()[-500:]
+    msg = f"{label}: exit {proc.returncode}" + (f": {output}" if output else "")
+    return [Finding("command", proc.returncode == 0, msg)]
+
+
+def run_checks(root: Path, spec: Spec) -> list[Finding]:
+    out: list[Finding] = []
+    for p in spec.paths:
+        out += _check_paths(root, p)
+    for s in spec.sqlite:
+        out += _check_sqlite(root, s)
+    for a in spec.archives:
+        out += _check_archives(root, a)
+    for j in spec.json_:
+        out += _check_json(root, j)
+    for z in spec.zeros:
+        out += _check_zeros(root, z)
+    for c in spec.command:
+        out += _check_command(root, c)
+    return out

@@ -195,10 +195,26 @@ def _remember_keys(roster: Any) -> None:
         _WITNESS_KEYS[fp] = base64.b64decode(member.public_key)
 
 
-def _append(case: Case, signer: Signer, kind: str, body: dict[str, Any], clock: Clock) -> Entry:
-    """Fold, check the prospective entry with the same rules verify uses, then append."""
+_View = tuple[list[Entry], Custody]
+
+
+def _view(case: Case) -> _View:
+    """One read and fold of the journal per command; `_append` then refuses to write if the
+    journal moved on meanwhile (compare-and-swap on the last seq)."""
     entries = case.read_entries().entries
-    state = fold(entries)
+    return entries, fold(entries)
+
+
+def _append(
+    case: Case,
+    signer: Signer,
+    kind: str,
+    body: dict[str, Any],
+    clock: Clock,
+    view: _View | None = None,
+) -> Entry:
+    """Check the prospective entry with the same rules verify uses, then append."""
+    entries, state = view or _view(case)
     probe = Entry(len(entries), "", kind, signer.fingerprint, "", body, "", b"")
     problem = apply(state, probe, case.info.case_id)
     if problem is not None:
@@ -207,10 +223,10 @@ def _append(case: Case, signer: Signer, kind: str, body: dict[str, Any], clock: 
     return case.append(signer, kind, body, clock=clock, after=last)
 
 
-def _checks(case: Case, items: Sequence[str]) -> list[dict[str, Any]]:
+def _checks(case: Case, items: Sequence[str], entries: Sequence[Entry]) -> list[dict[str, Any]]:
     from irkit.evidence import inventory, item_problem
 
-    inv = inventory(case.read_entries().entries)
+    inv = inventory(entries)
     out = []
     for item_id in items:
         item = inv.items.get(item_id)
@@ -232,9 +248,9 @@ def release(
     method: str | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
-    state = fold(case.read_entries().entries)
+    view = _view(case)
     body: dict[str, Any] = {
-        "transfer": f"T-{len(state.transfers) + 1:04d}",
+        "transfer": f"T-{len(view[1].transfers) + 1:04d}",
         "items": list(items),
         "to": to,
         "purpose": purpose,
@@ -246,7 +262,7 @@ def release(
     roster = case.roster()
     if not roster.is_member(to):
         raise InputError(f"{to} is not a member of this case: add them first")
-    return _append(case, signer, "custody.released", body, clock)
+    return _append(case, signer, "custody.released", body, clock, view)
 
 
 def accept(
@@ -257,24 +273,21 @@ def accept(
     condition: str | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
-    state = fold(case.read_entries().entries)
-    pending = state.transfers.get(transfer)
+    view = _view(case)
+    pending = view[1].transfers.get(transfer)
     if pending is None:
         raise InputError(f"no transfer {transfer}")
-    body: dict[str, Any] = {"transfer": transfer, "checks": _checks(case, pending[0].body["items"])}
+    checks = _checks(case, pending[0].body["items"], view[0])
+    body: dict[str, Any] = {"transfer": transfer, "checks": checks}
     if condition:
         body["condition"] = condition
-    return _append(case, signer, "custody.accepted", body, clock)
+    return _append(case, signer, "custody.accepted", body, clock, view)
 
 
 def check(case: Case, signer: Signer, items: Sequence[str], clock: Clock = system_clock) -> Entry:
-    return _append(
-        case,
-        signer,
-        "custody.checked",
-        {"items": list(items), "checks": _checks(case, items)},
-        clock,
-    )
+    view = _view(case)
+    body = {"items": list(items), "checks": _checks(case, items, view[0])}
+    return _append(case, signer, "custody.checked", body, clock, view)
 
 
 def store(

@@ -72,6 +72,32 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+def has_float(value: Any) -> bool:
+    return _has_float(value)
+
+
+def parse_fast(line: bytes) -> dict[str, Any] | None:
+    """The object of `line` when orjson's sorted compact output reproduces it exactly.
+
+    Canonical only once floats are ruled out (orjson and RFC 8785 spell some floats
+    differently): the caller either scans with `has_float` or knows from a strict schema
+    that none can occur. None means: use `parse_canonical`.
+    """
+    if line.isascii() or _NON_BMP.search(line) is None:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if type(obj) is dict:
+            try:
+                fast = orjson.dumps(obj, option=_ORJSON_CANONICAL)
+            except TypeError:
+                return None  # an integer beyond 2^53
+            if fast == line:
+                return obj
+    return None
+
+
 def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     """Parse one journal line and check that it is exactly its canonical form.
 

@@ -11,6 +11,9 @@ from typing import Any
 
 from irkit import kinds
 
+# The kinds Roster.apply folds; every other kind leaves membership as it is.
+FOLDED_KINDS = frozenset({"case.opened", "member.added", "member.removed"})
+
 
 @dataclass
 class Member:

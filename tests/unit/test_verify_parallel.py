@@ -86,3 +86,15 @@ def test_missing_keys_dir_falls_back_to_journal_keys(big: Path, tmp_path: Path) 
     report = verify_case(case_dir, jobs=2, content=False)
     assert report.ok, report.problems[:3]
     assert any("missing" in str(w) for w in report.warnings)
+
+
+def test_workers_started_without_fork_read_the_file(
+    big: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fork is missing (macOS, Windows), spawned workers read their byte ranges."""
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    case_dir = _tampered_copy(big, tmp_path / "t", 1500)
+    found = [(p.seq, p.code) for p in verify_case(case_dir, jobs=2, content=False).problems]
+    assert found == [(1500, "bad-signature"), (1501, "chain")]

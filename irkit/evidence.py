@@ -8,6 +8,7 @@ Item ids (E-0001, E-0002, ...) follow journal order; verification checks they do
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import stat
@@ -51,11 +52,46 @@ class EvidenceItem(Body):
     stored: bool  # False: collected by reference, hashed in place
 
 
+class SkippedPath(Body):
+    """A path met during collection that is not a regular file, recorded rather than
+    silently passed over: a court may ask why the symlink next to the log was not taken."""
+
+    path: str
+    path_b64: str | None = None
+    what: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z -]{0,39}$")]
+    target: str | None = None  # a symlink's target, not followed
+
+
 class EvidenceCollected(Body):
     host: Label
     location: str | None = None
     description: str | None = None
     items: list[EvidenceItem] = Field(min_length=1)
+    # Written only when something was skipped, so earlier entries stay byte-identical.
+    skipped: list[SkippedPath] = Field(default_factory=list)
+
+
+def _what(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    return "special file"
+
+
+def _skipped(raw: bytes, mode: int) -> dict[str, Any]:
+    record: dict[str, Any] = {**_path_fields(os.path.abspath(raw)), "what": _what(mode)}
+    if stat.S_ISLNK(mode):
+        # gone or unreadable since the walk: the path alone is recorded
+        with contextlib.suppress(OSError):
+            record["target"] = os.readlink(raw).decode("utf-8", "backslashreplace")
+    return record
 
 
 def _stamp(ns: int) -> str:
@@ -128,11 +164,16 @@ def collect(
     last_seq = result.entries[-1].seq if result.entries else -1
     files = [p for p in hashing.walk([os.fsencode(p) for p in paths])]
     items: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
     stored: list[StoredBlob] = []
     try:
         for raw in files:
-            st = os.lstat(raw)  # timestamps as seen before reading
+            try:
+                st = os.lstat(raw)  # timestamps as seen before reading
+            except OSError as exc:
+                raise InputError(f"cannot collect {os.fsdecode(raw)}: {exc.strerror}") from exc
             if not stat.S_ISREG(st.st_mode):
+                skipped.append(_skipped(raw, st.st_mode))
                 continue
             if by_reference:
                 record = hashing.hash_path(raw, ("sha256", *extra))
@@ -169,6 +210,8 @@ def collect(
         if not items:
             raise InputError("nothing to collect: no regular files under the given paths")
         body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
+        if skipped:
+            body["skipped"] = skipped
         if location:
             body["location"] = location
         if description:

@@ -67,7 +67,14 @@ def collect_cmd(
         return
     for item in entry.body["items"]:
         click.echo(f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}")
-    click.echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s)")
+    for skip in entry.body.get("skipped", []):
+        target = f" -> {skip['target']}" if skip.get("target") else ""
+        click.echo(
+            f"skipped {skip['what']}: {skip['path']}{target} (recorded, not collected)", err=True
+        )
+    skipped = len(entry.body.get("skipped", []))
+    note = f", {skipped} non-regular path(s) recorded as skipped" if skipped else ""
+    click.echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s){note}")
 
 
 @evidence_group.command("list")

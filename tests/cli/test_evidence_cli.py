@@ -30,3 +30,16 @@ def test_collect_list_show_check(
     assert r.exit_code == 1 and "E-0001: FAILED" in r.output
     assert irkit("verify", case=case.root).exit_code == 1
     assert irkit("evidence", "show", "E-0999", case=case.root).exit_code == 2
+
+
+def test_collect_names_what_it_skipped(
+    irkit: Runner, key_files: KeyFiles, case: Case, tmp_path: Path
+) -> None:
+    src = tmp_path / "folder"
+    src.mkdir()
+    (src / "log.txt").write_text("log\n")
+    (src / "current").symlink_to("log.txt")
+    r = irkit("evidence", "collect", str(src), key=key_files.bob, case=case.root)
+    assert r.exit_code == 0
+    assert "skipped symlink" in r.output and "-> log.txt" in r.output
+    assert "1 non-regular path(s) recorded as skipped" in r.output

@@ -128,3 +128,23 @@ def test_verifier_notices_a_copy_shorter_or_longer_than_written(tmp_path: Path) 
     longer = _Verifier(copy)
     longer.feed(4)  # bytes beyond what was written are hashed too, so they cannot hide
     assert longer.finish() == hashlib.sha256(b"0123456789").hexdigest()
+
+
+def test_non_regular_paths_are_recorded_as_skipped(
+    case: Case, bob: keys.Signer, source: Path
+) -> None:
+    os.symlink("/etc/passwd", source / "link-out")
+    os.mkfifo(source / "pipe")
+    e = collect(case, bob, [source])
+    skipped = {Path(s["path"]).name: s for s in e.body["skipped"]}
+    assert skipped["link-out"]["what"] == "symlink"
+    assert skipped["link-out"]["target"] == "/etc/passwd"
+    assert skipped["pipe"]["what"] == "fifo"
+    assert len(e.body["items"]) == 3  # neither the FIFO nor the link target was read
+    assert verify(case.root).ok
+
+
+def test_a_plain_collection_carries_no_skipped_field(
+    case: Case, bob: keys.Signer, source: Path
+) -> None:
+    assert "skipped" not in collect(case, bob, [source]).body

@@ -8,6 +8,7 @@ verdict is recorded as a signed `backup.verified` entry with the full result in 
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ class BackupVerified(Body):
     """Body of `backup.verified` (integers only; see docs/FORMAT.md)."""
 
     artifact: Label
-    artifact_kind: Literal["directory", "tar", "zip", "sqlite", "command"]
+    artifact_kind: Literal["directory", "tar", "zip", "sqlite", "pg-custom", "pg-plain", "command"]
     artifact_sha256: Sha256Hex
     manifest_sha256: Sha256Hex
     spec_sha256: Sha256Hex | None
@@ -112,6 +113,7 @@ class Result:
     restored_bytes: int
     restore_output: str = ""
     kept: str | None = None
+    databases: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -153,6 +155,7 @@ class Result:
             "checks": [{"check": f.check, "ok": f.ok, "message": f.message} for f in self.checks],
             "failures": self.failures,
             "kept": self.kept,
+            "databases": self.databases,
         }
 
     def counts(self) -> dict[str, int]:
@@ -182,6 +185,21 @@ def _new_scratch(keep: Path | None) -> Path:
     except OSError as exc:
         raise InputError(f"cannot create {keep}: {exc.strerror}") from exc
     return keep
+
+
+def _with_pg_restore(
+    scratch: Path, artifact: Path, kind: str, spec: plausibility.Spec | None
+) -> plausibility.Spec:
+    """A pg_dump artifact is always restored into a database, spec or not: a dump that
+    only hashes right has not been tested. Without a [[postgres]] rule for it, add one."""
+    spec = spec if spec is not None else plausibility.Spec()
+    if kind not in restore.PG_KINDS:
+        return spec
+    target = scratch / artifact.name
+    if any(target in plausibility.matches(scratch, rule.glob) for rule in spec.postgres):
+        return spec
+    rule = plausibility.PostgresRule(glob=glob.escape(artifact.name))
+    return spec.model_copy(update={"postgres": [*spec.postgres, rule]})
 
 
 def run_verify(
@@ -235,7 +253,10 @@ def run_verify(
                 if artifact.is_dir()
                 else _file_sha256(artifact)
             )
-        checks = plausibility.run_checks(scratch, the_spec) if the_spec is not None else []
+        checked = plausibility.check_all(
+            scratch, _with_pg_restore(scratch, artifact, kind, the_spec)
+        )
+        restore_ms += checked.restore_ms  # a dump is only back once it is in a database
         return Result(
             artifact=artifact.name or str(artifact),
             artifact_kind=kind,
@@ -245,12 +266,13 @@ def run_verify(
             comparison=compare(expected, restored.files),
             refused=restored.refused,
             restore_findings=restored.findings,
-            checks=checks,
+            checks=checked.findings,
             restore_ms=restore_ms,
             restored_files=len(restored.files),
             restored_bytes=sum(s for s, _ in restored.files.values()),
             restore_output=restored.output,
             kept=str(keep) if keep is not None else None,
+            databases=checked.databases,
         )
     finally:
         if keep is None:

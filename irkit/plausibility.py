@@ -14,9 +14,9 @@ import subprocess
 import tomllib
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -44,6 +44,18 @@ class SqliteRule(_Strict):
     min_rows: dict[str, _Count] = {}
 
 
+class PostgresRule(_Strict):
+    """A pg_dump file (custom or plain) restored into a throwaway cluster, then counted.
+    Unqualified table names mean schema `public`; `integrity = false` tolerates restore
+    errors (e.g. an extension this machine lacks) and lets the table checks decide."""
+
+    glob: str
+    integrity: bool = True
+    tables: list[str] = []
+    min_rows: dict[str, _Count] = {}
+    timeout: Annotated[int, Field(ge=1, le=86400)] = 3600
+
+
 class GlobRule(_Strict):
     glob: str
 
@@ -61,6 +73,7 @@ class CommandRule(_Strict):
 class Spec(_Strict):
     paths: list[PathRule] = []
     sqlite: list[SqliteRule] = []
+    postgres: list[PostgresRule] = []
     archives: list[GlobRule] = []
     json_: list[GlobRule] = Field(default=[], alias="json")
     zeros: list[ZeroRule] = []
@@ -72,6 +85,16 @@ class Finding:
     check: str
     ok: bool
     message: str
+
+
+@dataclass(slots=True)
+class Checked:
+    """Findings, plus what a restore into a database produced: the time it took (part of
+    the measured recovery time) and every table with its row count."""
+
+    findings: list[Finding] = field(default_factory=list)
+    restore_ms: int = 0
+    databases: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_spec(path: Path) -> Spec:
@@ -89,7 +112,7 @@ def load_spec(path: Path) -> Spec:
         raise InputError(f"spec {path}: {where}: {err['msg']}") from exc
 
 
-def _matches(root: Path, pattern: str) -> list[Path]:
+def matches(root: Path, pattern: str) -> list[Path]:
     """Regular files only; links are never followed into (they may have been hostile)."""
     if pattern.startswith("/") or ".." in Path(pattern).parts:
         raise InputError(f"spec glob must be relative and inside the backup: {pattern!r}")
@@ -101,7 +124,7 @@ def _rel(root: Path, p: Path) -> str:
 
 
 def _check_paths(root: Path, rule: PathRule) -> list[Finding]:
-    found = _matches(root, rule.glob)
+    found = matches(root, rule.glob)
     out = [
         Finding(
             "paths",
@@ -123,7 +146,7 @@ def _quote(name: str) -> str:
 
 
 def _check_sqlite(root: Path, rule: SqliteRule) -> list[Finding]:
-    found = _matches(root, rule.glob)
+    found = matches(root, rule.glob)
     if not found:
         return [Finding("sqlite", False, f"{rule.glob}: no database found")]
     out: list[Finding] = []
@@ -164,7 +187,7 @@ def _check_sqlite(root: Path, rule: SqliteRule) -> list[Finding]:
 
 def _check_archives(root: Path, rule: GlobRule) -> list[Finding]:
     out: list[Finding] = []
-    for p in _matches(root, rule.glob):
+    for p in matches(root, rule.glob):
         rel = _rel(root, p)
         try:
             if zipfile.is_zipfile(p):
@@ -184,7 +207,7 @@ def _check_archives(root: Path, rule: GlobRule) -> list[Finding]:
 
 def _check_json(root: Path, rule: GlobRule) -> list[Finding]:
     out: list[Finding] = []
-    for p in _matches(root, rule.glob):
+    for p in matches(root, rule.glob):
         try:
             json.loads(p.read_bytes())
             out.append(Finding("json", True, f"{_rel(root, p)}: parses"))
@@ -208,7 +231,7 @@ def zero_percent(path: Path) -> int:
 
 def _check_zeros(root: Path, rule: ZeroRule) -> list[Finding]:
     out: list[Finding] = []
-    for p in _matches(root, rule.glob):
+    for p in matches(root, rule.glob):
         pct = zero_percent(p)
         ok = pct <= rule.max_percent
         out.append(
@@ -232,18 +255,86 @@ def _check_command(root: Path, rule: CommandRule) -> list[Finding]:
     return [Finding("command", proc.returncode == 0, msg)]
 
 
-def run_checks(root: Path, spec: Spec) -> list[Finding]:
-    out: list[Finding] = []
+def _table_key(name: str) -> tuple[str, str]:
+    schema, dot, table = name.partition(".")
+    return (schema, table) if dot else ("public", name)
+
+
+def _check_postgres(root: Path, rule: PostgresRule, out: Checked) -> None:
+    from irkit import pgrestore
+
+    found = matches(root, rule.glob)
+    if not found:
+        out.findings.append(Finding("postgres", False, f"{rule.glob}: no dump found"))
+        return
+    for p in found:
+        rel = _rel(root, p)
+        if pgrestore.dump_format(p) is None:
+            msg = f"{rel}: not a PostgreSQL dump (custom or plain)"
+            out.findings.append(Finding("postgres", False, msg))
+            continue
+        try:
+            got = pgrestore.restore_dump(p, timeout=rule.timeout, strict=rule.integrity)
+        except pgrestore.PostgresNotFound as exc:
+            out.findings.append(Finding("postgres", False, f"{rel}: {exc.diagnostics()}"))
+            continue
+        out.restore_ms += got.restore_ms
+        out.databases.append(
+            {
+                "dump": rel,
+                "format": got.format,
+                "bindir": got.bindir,
+                "restored": got.error is None,
+                "error": got.error,
+                "output": got.output,
+                "restore_ms": got.restore_ms,
+                "tables": [{"table": t.display, "rows": t.rows} for t in got.tables],
+            }
+        )
+        if got.error is not None:
+            detail = got.output.strip()[-500:]
+            msg = f"{rel}: restore failed: {got.error}" + (f": {detail}" if detail else "")
+            out.findings.append(Finding("postgres", False, msg))
+            continue
+        rows = {(t.schema, t.name): t.rows for t in got.tables}
+        problems: list[str] = []
+        for table in rule.tables:
+            if _table_key(table) not in rows:
+                problems.append(f"table {table} missing")
+        for table, least in rule.min_rows.items():
+            n = rows.get(_table_key(table))
+            if n is None:
+                problems.append(f"table {table} missing")
+            elif n < least:
+                problems.append(f"table {table}: {n} row(s), at least {least} expected")
+        if problems:
+            out.findings.extend(
+                Finding("postgres", False, f"{rel}: {m}") for m in dict.fromkeys(problems)
+            )
+        else:
+            total = sum(rows.values())
+            msg = f"{rel}: ok ({len(rows)} table(s), {total} row(s) in {got.restore_ms} ms)"
+            out.findings.append(Finding("postgres", True, msg))
+
+
+def check_all(root: Path, spec: Spec) -> Checked:
+    out = Checked()
     for p in spec.paths:
-        out += _check_paths(root, p)
+        out.findings += _check_paths(root, p)
     for s in spec.sqlite:
-        out += _check_sqlite(root, s)
+        out.findings += _check_sqlite(root, s)
+    for pg in spec.postgres:
+        _check_postgres(root, pg, out)
     for a in spec.archives:
-        out += _check_archives(root, a)
+        out.findings += _check_archives(root, a)
     for j in spec.json_:
-        out += _check_json(root, j)
+        out.findings += _check_json(root, j)
     for z in spec.zeros:
-        out += _check_zeros(root, z)
+        out.findings += _check_zeros(root, z)
     for c in spec.command:
-        out += _check_command(root, c)
+        out.findings += _check_command(root, c)
     return out
+
+
+def run_checks(root: Path, spec: Spec) -> list[Finding]:
+    return check_all(root, spec).findings

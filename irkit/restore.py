@@ -29,6 +29,9 @@ from irkit.errors import InputError
 
 _CHUNK = 1 << 20
 SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_CUSTOM_MAGIC = b"PGDMP"  # pg_dump -Fc
+PG_PLAIN_HEADER = b"-- PostgreSQL database dump"  # pg_dump's plain SQL header comment
+PG_KINDS = ("pg-custom", "pg-plain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,11 +379,15 @@ def kind_of(artifact: Path) -> str:
         return "directory"
     try:
         with artifact.open("rb") as fh:
-            head = fh.read(16)
+            head = fh.read(1024)
     except OSError as exc:
         raise InputError(f"cannot read artifact {artifact}: {exc.strerror}") from exc
-    if head == SQLITE_MAGIC:
+    if head[:16] == SQLITE_MAGIC:
         return "sqlite"
+    if head.startswith(PG_CUSTOM_MAGIC):
+        return "pg-custom"
+    if PG_PLAIN_HEADER in head:
+        return "pg-plain"
     if zipfile.is_zipfile(artifact):
         return "zip"
     try:
@@ -388,7 +395,9 @@ def kind_of(artifact: Path) -> str:
             return "tar"
     except (EOFError, OSError, tarfile.TarError) as exc:
         raise InputError(f"unreadable archive {artifact}: {exc}") from exc
-    raise InputError(f"unknown artifact type (not a directory, tar, zip or SQLite): {artifact}")
+    raise InputError(
+        f"unknown artifact type (not a directory, tar, zip, SQLite or pg_dump): {artifact}"
+    )
 
 
 def restore(

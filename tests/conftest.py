@@ -8,12 +8,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from irkit import keys
 from irkit.case import Case, add_member, init_case
+
+if TYPE_CHECKING:
+    from tests.pgdumps import Dumps
 
 DATA = Path(__file__).parent / "data"
 
@@ -131,3 +135,11 @@ def irkit(isolated_env: Path) -> Runner:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_dumps(tmp_path_factory: pytest.TempPathFactory) -> Dumps:
+    """pg_dump files (custom and plain; intact and with an empty table), built once."""
+    from tests.pgdumps import build_dumps
+
+    return build_dumps(tmp_path_factory.mktemp("pgdumps"))

@@ -50,6 +50,14 @@ def _print_result(data: dict[str, Any]) -> None:
         f"{c['extra']} extra, {c['moved']} moved, {c['refused']} refused, "
         f"{c['checks_failed']} check(s) failed"
     )
+    for db in data.get("databases", []):
+        state = "restored" if db["restored"] else f"NOT restored ({db['error']})"
+        click.echo(
+            f"  {db['dump']}: {db['format']} dump {state} into a throwaway PostgreSQL cluster "
+            f"in {db['restore_ms']} ms; {len(db['tables'])} table(s)"
+        )
+        for t in db["tables"]:
+            click.echo(f"    {t['table']}: {t['rows']} row(s)")
     for line in data["failures"]:
         click.echo(f"  FAIL {line}")
     if data["restore_output"]:
@@ -87,6 +95,9 @@ def verify_cmd(
     passphrase_file: Path | None,
 ) -> None:
     """Restore ARTIFACT into scratch space, compare with --manifest or --source, run --spec.
+
+    A pg_dump file (custom or plain) is also restored into a throwaway PostgreSQL cluster
+    and every table counted; the spec's [[postgres]] rules say what must be there.
 
     Exit 0 PASS, 1 FAIL, 2 bad input. Inside a case a signed `backup.verified` is appended."""
     from irkit import backup

@@ -172,3 +172,44 @@ def test_template_asks_each_field_at_a_terminal(
         "all of today",
         "freed space, rerun",
     ]
+
+
+def test_no_text_opens_the_editor_at_a_terminal(
+    case: Case, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    """`irkit note add` with no TEXT, at a real terminal (a pty), runs $EDITOR on a file whose
+    # lines are dropped; the note holds what the editor wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        '#!/bin/sh\nprintf "Seen on console: kernel panic\\n%s" "$(cat "$1")" > "$1"\n'
+    )
+    editor.chmod(0o755)
+    controller, terminal = pty.openpty()
+    env = {
+        **os.environ,
+        "EDITOR": str(editor),
+        "VISUAL": str(editor),
+        "IRKIT_KEY": str(key_files.bob),
+        "IRKIT_CASE": str(case.root),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "irkit", "note", "add", "--tag", "console"],
+            stdin=terminal,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0, done.stderr
+    last = json.loads(lines(case.root)[-1])
+    assert last["kind"] == "note.added"
+    assert last["body"]["text"] == "Seen on console: kernel panic"
+    assert last["body"]["tags"] == ["console"]

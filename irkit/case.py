@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -166,6 +167,31 @@ class Case:
         """Current membership (from the append cache, checked against the journal)."""
         with self._journal.locked() as locked:
             return self._state(locked).roster
+
+    def torn_tail(self) -> journal.TornTail | None:
+        """The incomplete last line, if any, found from the end of the file: cheap enough
+        for every command to warn. Read-only (works on write-protected media) under a shared
+        lock, so an append in progress is not mistaken for a crash."""
+        try:
+            fd = os.open(self.journal_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None  # whoever reads the journal next reports why it cannot
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            size = os.fstat(fd).st_size
+            if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+                return None
+            end = size
+            while end > 0:
+                chunk_start = max(0, end - 64 * 1024)
+                nl = os.pread(fd, end - chunk_start, chunk_start).rfind(b"\n")
+                if nl >= 0:
+                    end = chunk_start + nl + 1
+                    break
+                end = chunk_start
+            return journal.TornTail(end, os.pread(fd, size - end, end))
+        finally:
+            os.close(fd)
 
     # -- appending -----------------------------------------------------------------------
 

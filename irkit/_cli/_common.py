@@ -123,7 +123,9 @@ def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
 def open_case(case_dir: Path | None) -> Any:
     from irkit.case import Case
 
-    return Case.find(case_dir, Path.cwd())
+    case = Case.find(case_dir, Path.cwd())
+    report_torn(case.torn_tail())  # every command that reads the journal says so
+    return case
 
 
 def print_json(data: Any) -> None:

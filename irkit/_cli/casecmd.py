@@ -14,7 +14,6 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
-    report_torn,
     short_fp,
 )
 from irkit.errors import InputError
@@ -154,7 +153,6 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
 
     case = open_case(case_dir)
     result = case.read_entries()
-    report_torn(result.torn)
     for index, problem in result.problems:
         click.echo(f"irkit: warning: line {index + 1}: {problem}", err=True)
     entries = [e for e in result.entries if not kinds_ or e.kind in kinds_]

@@ -16,7 +16,6 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
-    report_torn,
 )
 from irkit.errors import InputError
 
@@ -266,7 +265,6 @@ def timeline_cmd(case_dir: Path | None, as_json: bool) -> None:
 
     case = open_case(case_dir)
     result = case.read_entries()
-    report_torn(result.torn)
     items = timeline(result.entries, names_from(result.entries))
     if as_json:
         print_json([asdict(i) for i in items])

@@ -196,7 +196,8 @@ def test_torn_tail_reported_and_repaired(
     journal = case_dir / "journal.jsonl"
     complete = journal.read_bytes()
     journal.write_bytes(complete + b'{"actor":"ed25')
-    assert "incomplete line" in irkit("log", case=case_dir).stderr
+    for command in (["log"], ["timeline"], ["member", "list"], ["evidence", "list"]):
+        assert "incomplete line" in irkit(*command, case=case_dir).stderr, command
     r = irkit("note", "add", "x", key=key_files.alice, case=case_dir)
     assert r.exit_code == 2 and "irkit repair" in r.output
     assert irkit("verify", case=case_dir).exit_code == 1

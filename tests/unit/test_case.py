@@ -156,3 +156,16 @@ def test_invalid_body_refused(case: Case, alice: keys.Signer) -> None:
         )
     with pytest.raises(InputError, match="unknown entry kind"):
         case.append(alice, "note.deleted", {})
+
+
+@pytest.mark.parametrize("tail", [b'{"actor":"ed25519:ab', b"x" * 200_000])
+def test_torn_tail_is_found_from_the_end(case: Case, tail: bytes) -> None:
+    from irkit.journal import read
+
+    assert case.torn_tail() is None
+    with case.journal_path.open("ab") as fh:
+        fh.write(tail)
+    found = case.torn_tail()
+    expected = read(case.journal_path).torn
+    assert found is not None and expected is not None
+    assert (found.offset, found.data) == (expected.offset, expected.data) and found.data == tail

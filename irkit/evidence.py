@@ -13,6 +13,7 @@ import os
 import socket
 import stat
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -265,7 +266,10 @@ def verify_finish(ctx: Any) -> None:
     from irkit.store import EvidenceStore
 
     store = EvidenceStore(ctx.case_root / "evidence")
-    for seq, item in ctx.state.get("evidence", {}).get("items", []):
-        problem = item_problem(store, item)
-        if problem is not None:
-            ctx.problem(seq, "evidence", f"item {item['id']} ({item['path']}): {problem}")
+    items = ctx.state.get("evidence", {}).get("items", [])
+    # hashlib releases the GIL: several items re-hash at once, problems still in order
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        found = pool.map(lambda seq_item: item_problem(store, seq_item[1]), items)
+        for (seq, item), problem in zip(items, found, strict=True):
+            if problem is not None:
+                ctx.problem(seq, "evidence", f"item {item['id']} ({item['path']}): {problem}")

@@ -640,8 +640,14 @@ def origin_for(roster: Roster) -> str | None:
 
 
 def _check_content(store: EvidenceStore, ctx: Context) -> int:
-    for digest, seq in sorted(ctx.content_digests.items(), key=lambda kv: kv[1]):
-        problem = store.check(digest)
-        if problem is not None:
-            ctx.problem(seq, "content", problem)
-    return len(ctx.content_digests)
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = sorted(ctx.content_digests.items(), key=lambda kv: kv[1])
+    # hashlib releases the GIL: attachments re-hash in parallel, reported in journal order
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        for (_, seq), problem in zip(
+            todo, pool.map(store.check, [d for d, _ in todo]), strict=True
+        ):
+            if problem is not None:
+                ctx.problem(seq, "content", problem)
+    return len(todo)

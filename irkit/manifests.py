@@ -36,7 +36,7 @@ _SUM_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128, "blake2b": 1
 
 
 def _escape(name: bytes) -> tuple[bool, bytes]:
-    if not any(c in name for c in (b"\\", b"\n", b"\r")):
+    if b"\\" not in name and b"\n" not in name and b"\r" not in name:
         return False, name
     return True, name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 

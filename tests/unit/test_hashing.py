@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def _expected(root: Path, algorithm: str) -> dict[bytes, str]:
     for dirpath, _dirs, files in os.walk(os.fsencode(root)):
         for name in files:
             path = os.path.join(dirpath, name)
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                continue  # FIFOs and symlinks are not hashed
             with open(path, "rb") as fh:
                 out[path] = hashlib.new(algorithm, fh.read()).hexdigest()
     return out
@@ -217,3 +220,50 @@ def test_parallel_order_and_progress_match_serial(tree: Path) -> None:
     assert [(r.path, r.digests) for r in serial] == [(r.path, r.digests) for r in parallel]
     total = sum(r.size for r in serial)
     assert calls[-1] == (total, len(serial), total, len(serial))
+
+
+@pytest.fixture
+def wide_tree(tree: Path) -> Path:
+    """Enough files for forked workers, plus the awkward kinds of path."""
+    for i in range(300):
+        (tree / "a" / f"f{i:03d}").write_bytes(os.urandom(i * 97))
+    os.mkfifo(tree / "a" / "pipe")
+    os.symlink("f001", tree / "a" / "link")
+    return tree
+
+
+def test_forked_workers_agree_with_one_thread(wide_tree: Path) -> None:
+    calls: list[tuple[int, int, int, int]] = []
+    serial = hashing.hash_paths(
+        [os.fsencode(wide_tree)], ("sha256", "md5"), processes=False, jobs=1
+    )
+    forked = hashing.hash_paths(
+        [os.fsencode(wide_tree)],
+        ("sha256", "md5"),
+        processes=True,
+        jobs=2,
+        progress=lambda *a: calls.append(a),
+    )
+    assert len(serial) > 300
+    assert [(r.path, r.kind, r.size, r.digests, r.note) for r in serial] == [
+        (r.path, r.kind, r.size, r.digests, r.note) for r in forked
+    ]
+    assert {r.kind for r in forked} == {"file", "symlink", "skipped"}
+    expected = _expected(wide_tree, "md5")
+    assert all(expected[r.path] == r.digests["md5"] for r in forked if r.kind == "file")
+    total = sum(r.size for r in serial)
+    assert calls[-1] == (total, len(serial), total, len(serial))
+
+
+def test_a_path_swapped_after_listing_is_looked_at_again(tmp_path: Path) -> None:
+    """The listing said regular file (no lstat then); what is there when it is opened wins."""
+    swapped = tmp_path / "swapped"
+    os.symlink("/etc/passwd", swapped)
+    record = hashing.hash_path(os.fsencode(swapped), ("sha256",), known_regular=True)
+    assert record.kind == "symlink" and not record.digests
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    record = hashing.hash_path(os.fsencode(fifo), ("sha256",), known_regular=True)
+    assert record.kind == "skipped"
+    gone = hashing.hash_path(os.fsencode(tmp_path / "gone"), ("sha256",), known_regular=True)
+    assert gone.kind == "error"

@@ -185,12 +185,14 @@ def fold(entries: Sequence[Entry]) -> Custody:
     for e in entries:
         if e.kind in ("case.opened", "member.added", "member.removed"):
             roster.apply(e.seq, e.kind, e.body)
-            _remember_keys(roster)
+            remember_keys(roster)
         apply(state, e, roster.case_id)
     return state
 
 
-def _remember_keys(roster: Any) -> None:
+def remember_keys(roster: Any) -> None:
+    """Make the members' keys known for witness signatures; every fold of the journal that
+    meets a membership entry calls it (the report's custody forms too)."""
     for fp, member in roster.members.items():
         _WITNESS_KEYS[fp] = base64.b64decode(member.public_key)
 
@@ -318,7 +320,7 @@ def finish(
 
 def verify_rule(entry: Entry, ctx: Any) -> None:
     state: Custody = ctx.state.setdefault("custody", Custody())
-    _remember_keys(ctx.roster)
+    remember_keys(ctx.roster)
     if entry.kind == "evidence.collected":
         from irkit.evidence import verify_rule as evidence_rule
 

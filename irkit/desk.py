@@ -46,6 +46,7 @@ def change_state(
     waiting_for: str | None = None,
     resolution: dict[str, Any] | None = None,
     closure: dict[str, Any] | None = None,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     case.check_signer(signer, "incident.state")
@@ -62,6 +63,8 @@ def change_state(
     why = lifecycle.check_transition(inc.state, new, body, inc)
     if why is not None:
         raise InputError(f"refused: {why}; nothing was written")
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.state", body, clock=clock, after=inc.last_seq)
 
 
@@ -101,6 +104,7 @@ def set_field(
     value: str,
     *,
     reason: str,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> list[Entry]:
     """Record one field change; assigning a new incident also moves it to assigned."""
@@ -133,6 +137,8 @@ def set_field(
     if name in ("impact", "urgency"):
         inc.fields[name] = new
         body["priority"] = inc.priority
+    if confidential:
+        body["confidential"] = True
     out = [case.append(signer, "incident.field", body, clock=clock, after=inc.last_seq)]
     if name == "assignee" and inc.state == "new":
         out.append(change_state(case, signer, "assigned", reason=f"assigned to {new}", clock=clock))
@@ -149,6 +155,7 @@ def link(
     change_type: str | None = None,
     workaround: str | None = None,
     remove: bool = False,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     inc = current(case)
@@ -168,6 +175,8 @@ def link(
         body["change_type"] = change_type
     if workaround:
         body["workaround"] = workaround
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.linked", body, clock=clock, after=inc.last_seq)
 
 
@@ -181,6 +190,7 @@ def escalate(
     team: str | None = None,
     trigger: str = "manual",
     clock_name: str | None = None,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     if tier is None and not team:
@@ -200,6 +210,8 @@ def escalate(
         body["team"] = team
     if clock_name:
         body["clock"] = clock_name
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.escalated", body, clock=clock, after=inc.last_seq)
 
 
@@ -257,6 +269,7 @@ def consent_grant(
     scope: str,
     method: str,
     given_at: datetime | None = None,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     body: dict[str, Any] = {
@@ -267,6 +280,8 @@ def consent_grant(
     }
     if given_at is not None:
         body["given_at"] = format_zoned(given_at)
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.consent", body, clock=clock)
 
 
@@ -279,6 +294,7 @@ def consent_withdraw(
     method: str,
     reason: str | None,
     given_at: datetime | None = None,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     inc = current(case)
@@ -296,13 +312,26 @@ def consent_withdraw(
         body["reason"] = reason
     if given_at is not None:
         body["given_at"] = format_zoned(given_at)
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.consent", body, clock=clock, after=inc.last_seq)
 
 
 def inform(
-    case: Case, signer: Signer, *, channel: str, summary: str, clock: Clock = system_clock
+    case: Case,
+    signer: Signer,
+    *,
+    channel: str,
+    summary: str,
+    confidential: bool = False,
+    clock: Clock = system_clock,
 ) -> Entry:
-    body = {"channel": _need(channel, "a channel"), "summary": _need(summary, "a summary")}
+    body: dict[str, Any] = {
+        "channel": _need(channel, "a channel"),
+        "summary": _need(summary, "a summary"),
+    }
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.informed", body, clock=clock)
 
 
@@ -314,6 +343,7 @@ def confirm(
     channel: str,
     satisfaction: int | None,
     comment: str | None,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     inc = current(case)
@@ -326,24 +356,46 @@ def confirm(
         body["satisfaction"] = satisfaction
     if comment:
         body["comment"] = comment
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.confirmed", body, clock=clock, after=inc.last_seq)
 
 
 def followup_schedule(
-    case: Case, signer: Signer, *, due: datetime, note: str, clock: Clock = system_clock
+    case: Case,
+    signer: Signer,
+    *,
+    due: datetime,
+    note: str,
+    confidential: bool = False,
+    clock: Clock = system_clock,
 ) -> Entry:
-    body = {"action": "scheduled", "due": format_zoned(due), "note": _need(note, "a note")}
+    body: dict[str, Any] = {
+        "action": "scheduled",
+        "due": format_zoned(due),
+        "note": _need(note, "a note"),
+    }
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.followup", body, clock=clock)
 
 
 def followup_done(
-    case: Case, signer: Signer, schedule: int, *, note: str, clock: Clock = system_clock
+    case: Case,
+    signer: Signer,
+    schedule: int,
+    *,
+    note: str,
+    confidential: bool = False,
+    clock: Clock = system_clock,
 ) -> Entry:
     inc = current(case)
     sched = inc.followups.get(schedule)
     if sched is None or sched["done"] is not None:
         raise InputError(f"no open follow-up was scheduled at entry {schedule}")
     body = {"action": "done", "schedule": schedule, "note": _need(note, "a note")}
+    if confidential:
+        body["confidential"] = True
     return case.append(signer, "incident.followup", body, clock=clock, after=inc.last_seq)
 
 

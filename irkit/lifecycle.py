@@ -59,6 +59,14 @@ FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=200)] | i
 # -- entry bodies --------------------------------------------------------------------------
 
 
+class Markable(Body):
+    """Entries whose free text may name people or secrets: `confidential` (written only when
+    true, so older entries stay byte-identical) makes shared reports withhold that text,
+    showing its digest instead."""
+
+    confidential: bool = False
+
+
 class IncidentConfigured(Body):
     settings: Settings
     reason: Label
@@ -79,7 +87,7 @@ class Closure(Body):
     after_days: SafeInt | None = None  # auto-closure: days without an answer
 
 
-class StateChanged(Body):
+class StateChanged(Markable):
     old: State
     new: State
     reason: Text
@@ -88,7 +96,7 @@ class StateChanged(Body):
     closure: Closure | None = None  # required when new == "closed"
 
 
-class FieldChanged(Body):
+class FieldChanged(Markable):
     field: Literal[
         "impact", "urgency", "severity", "category", "assets", "assignee", "owner", "phase"
     ]
@@ -98,7 +106,7 @@ class FieldChanged(Body):
     priority: SafeInt | None = None  # derived priority after the change (impact/urgency)
 
 
-class Linked(Body):
+class Linked(Markable):
     link: Literal["related", "problem", "change", "known-error"]
     ref: Label
     action: Literal["add", "remove"] = "add"
@@ -107,7 +115,7 @@ class Linked(Body):
     reason: Text
 
 
-class Escalated(Body):
+class Escalated(Markable):
     kind: Literal["functional", "hierarchical"]
     tier: Annotated[int, Field(ge=1, le=9)] | None = None
     team: Label | None = None
@@ -121,7 +129,7 @@ class Acknowledged(Body):
     note: Text | None = None
 
 
-class Consent(Body):
+class Consent(Markable):
     action: Literal["granted", "withdrawn"]
     by: Label  # the customer's name as they gave it
     scope: Text  # what for: "remote access to laptop L-123", "share logs with vendor"
@@ -131,19 +139,19 @@ class Consent(Body):
     reason: Text | None = None
 
 
-class Informed(Body):
+class Informed(Markable):
     channel: Label
     summary: Text
 
 
-class Confirmed(Body):
+class Confirmed(Markable):
     by: Label
     channel: Label
     satisfaction: Annotated[int, Field(ge=1, le=5)] | None = None
     comment: Text | None = None
 
 
-class FollowUp(Body):
+class FollowUp(Markable):
     action: Literal["scheduled", "done"]
     due: ZonedTime | None = None
     schedule: SafeInt | None = None  # done: seq of the scheduled entry
@@ -195,6 +203,7 @@ class Incident:
     state: str = "new"
     settings: Settings | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    secret_fields: set[str] = field(default_factory=set)  # last set with confidential: true
     periods: list[Period] = field(default_factory=list)
     history: list[Entry] = field(default_factory=list)  # every incident.* entry, in order
     links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -318,6 +327,8 @@ def apply(inc: Incident, entry: Entry) -> None:
             problem("lifecycle-transition", why)
         if new == "resolved":
             inc.resolution = body.get("resolution")
+            if inc.resolution is not None and body.get("confidential"):
+                inc.resolution = dict(inc.resolution, confidential=True)
             inc.resolved_at = at
         if new == "closed":
             inc.closure = body.get("closure")
@@ -341,6 +352,10 @@ def apply(inc: Incident, entry: Entry) -> None:
                 "lifecycle-field", f"{name}: entry says old value {body['old']!r}, was {current!r}"
             )
         inc.fields[name] = body["new"]
+        if body.get("confidential"):
+            inc.secret_fields.add(name)
+        else:
+            inc.secret_fields.discard(name)
         if name in ("impact", "urgency") and body.get("priority") != inc.priority:
             problem(
                 "lifecycle-priority",

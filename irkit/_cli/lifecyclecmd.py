@@ -30,6 +30,13 @@ def _writer(func: F) -> F:
     return case_option(key_options(json_option(func)))
 
 
+_confidential = click.option(
+    "--confidential",
+    is_flag=True,
+    help="Its text names people or secrets: shared (--redact) reports show only its digest.",
+)
+
+
 def _done(entries: Any, as_json: bool) -> None:
     items = entries if isinstance(entries, list) else [entries]
     if as_json:
@@ -146,11 +153,13 @@ def configure_cmd(
     help="With pending: whom you wait for (customer/vendor stop the SLA clock).",
 )
 @click.option("--reason", default="", help="Why (said to the customer or the next shift).")
+@_confidential
 @_writer
 def status_cmd(
     state: str,
     waiting_for: str | None,
     reason: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -178,6 +187,7 @@ def status_cmd(
         state,
         reason=reason or (f"waiting for {waiting_for}" if waiting_for else f"now {state}"),
         waiting_for=waiting_for,
+        confidential=confidential,
     )
     _done(entry, as_json)
 
@@ -211,11 +221,13 @@ def assign_cmd(
 )
 @click.argument("value")
 @click.option("--reason", default="", help="Why it changes.")
+@_confidential
 @_writer
 def set_cmd(
     field: str,
     value: str,
     reason: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -229,7 +241,10 @@ def set_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.set_field(case, signer, field, value, reason=reason), as_json)
+    _done(
+        desk.set_field(case, signer, field, value, reason=reason, confidential=confidential),
+        as_json,
+    )
 
 
 @case_group.command("link", short_help="Link related incident, problem, change, known error.")
@@ -241,6 +256,7 @@ def set_cmd(
 @click.option("--workaround", help="For known-error: what the customer can do meanwhile.")
 @click.option("--remove", is_flag=True, help="Remove the link instead.")
 @click.option("--reason", default="", help="Why.")
+@_confidential
 @_writer
 def link_cmd(
     link_type: str,
@@ -249,6 +265,7 @@ def link_cmd(
     workaround: str | None,
     remove: bool,
     reason: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -268,6 +285,7 @@ def link_cmd(
         change_type=change_type,
         workaround=workaround,
         remove=remove,
+        confidential=confidential,
     )
     _done(entry, as_json)
 
@@ -288,6 +306,7 @@ def link_cmd(
     is_flag=True,
     help="Escalate every breached SLA clock not yet escalated (for cron/monitoring).",
 )
+@_confidential
 @_writer
 def escalate_cmd(
     tier: int | None,
@@ -295,6 +314,7 @@ def escalate_cmd(
     kind: str,
     reason: str,
     breached: bool,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -314,7 +334,9 @@ def escalate_cmd(
             click.echo("no breached clock left to escalate")
         _done(made, as_json)
         return
-    entry = desk.escalate(case, signer, kind=kind, tier=tier, team=team, reason=reason)
+    entry = desk.escalate(
+        case, signer, kind=kind, tier=tier, team=team, reason=reason, confidential=confidential
+    )
     _done(entry, as_json)
 
 
@@ -348,12 +370,14 @@ def consent_group() -> None:
 @click.option("--for", "scope", required=True, help="What for, e.g. 'remote access to PC-12'.")
 @click.option("--how", "method", required=True, help="How: phone, email, signed form...")
 @click.option("--at", "given_at", help="When they said so, if not just now.")
+@_confidential
 @_writer
 def consent_grant_cmd(
     by: str,
     scope: str,
     method: str,
     given_at: str | None,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -366,7 +390,15 @@ def consent_grant_cmd(
     signer = load_signer(key_path, passphrase_file)
     when = _now(given_at) if given_at else None
     _done(
-        desk.consent_grant(case, signer, by=by, scope=scope, method=method, given_at=when),
+        desk.consent_grant(
+            case,
+            signer,
+            by=by,
+            scope=scope,
+            method=method,
+            given_at=when,
+            confidential=confidential,
+        ),
         as_json,
     )
 
@@ -377,6 +409,7 @@ def consent_grant_cmd(
 @click.option("--how", "method", required=True, help="How they said so.")
 @click.option("--reason", help="What they said.")
 @click.option("--at", "given_at", help="When, if not just now.")
+@_confidential
 @_writer
 def consent_withdraw_cmd(
     grant: int,
@@ -384,6 +417,7 @@ def consent_withdraw_cmd(
     method: str,
     reason: str | None,
     given_at: str | None,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -396,7 +430,14 @@ def consent_withdraw_cmd(
     signer = load_signer(key_path, passphrase_file)
     when = _now(given_at) if given_at else None
     entry = desk.consent_withdraw(
-        case, signer, grant, by=by, method=method, reason=reason, given_at=when
+        case,
+        signer,
+        grant,
+        by=by,
+        method=method,
+        reason=reason,
+        given_at=when,
+        confidential=confidential,
     )
     _done(entry, as_json)
 
@@ -404,10 +445,12 @@ def consent_withdraw_cmd(
 @case_group.command("inform", short_help="Record a customer update (restarts update clock).")
 @click.argument("summary")
 @click.option("--channel", default="phone", show_default=True, help="phone, email, portal...")
+@_confidential
 @_writer
 def inform_cmd(
     summary: str,
     channel: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -418,7 +461,10 @@ def inform_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.inform(case, signer, channel=channel, summary=summary), as_json)
+    _done(
+        desk.inform(case, signer, channel=channel, summary=summary, confidential=confidential),
+        as_json,
+    )
 
 
 @case_group.command("resolve", short_help="Mark resolved: code, solution, outcome.")
@@ -434,6 +480,7 @@ def inform_cmd(
 )
 @click.option("--impact", help="What the incident cost (downtime, data, users).")
 @click.option("--reason", default="", help="Anything else to say.")
+@_confidential
 @_writer
 def resolve_cmd(
     code: str,
@@ -441,6 +488,7 @@ def resolve_cmd(
     outcome: str,
     impact: str | None,
     reason: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -453,7 +501,12 @@ def resolve_cmd(
     signer = load_signer(key_path, passphrase_file)
     resolution = {"code": code, "solution": solution, "outcome": outcome, "impact": impact}
     entry = desk.change_state(
-        case, signer, "resolved", reason=reason or "resolved", resolution=resolution
+        case,
+        signer,
+        "resolved",
+        reason=reason or "resolved",
+        resolution=resolution,
+        confidential=confidential,
     )
     _done(entry, as_json)
 
@@ -463,12 +516,14 @@ def resolve_cmd(
 @click.option("--channel", default="phone", show_default=True, help="How they confirmed.")
 @click.option("--satisfaction", type=click.IntRange(1, 5), help="1 (unhappy) .. 5 (happy).")
 @click.option("--comment", help="What the customer said.")
+@_confidential
 @_writer
 def confirm_cmd(
     by: str,
     channel: str,
     satisfaction: int | None,
     comment: str | None,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -480,7 +535,13 @@ def confirm_cmd(
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = desk.confirm(
-        case, signer, by=by, channel=channel, satisfaction=satisfaction, comment=comment
+        case,
+        signer,
+        by=by,
+        channel=channel,
+        satisfaction=satisfaction,
+        comment=comment,
+        confidential=confidential,
     )
     _done(entry, as_json)
 
@@ -536,10 +597,12 @@ def followup_group() -> None:
 @followup_group.command("schedule")
 @click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00.")
 @click.option("--note", required=True, help="What to check.")
+@_confidential
 @_writer
 def followup_schedule_cmd(
     due: str,
     note: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -550,16 +613,21 @@ def followup_schedule_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.followup_schedule(case, signer, due=_now(due), note=note), as_json)
+    _done(
+        desk.followup_schedule(case, signer, due=_now(due), note=note, confidential=confidential),
+        as_json,
+    )
 
 
 @followup_group.command("done")
 @click.argument("schedule", type=int)
 @click.option("--note", required=True, help="What came of it.")
+@_confidential
 @_writer
 def followup_done_cmd(
     schedule: int,
     note: str,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -570,7 +638,7 @@ def followup_done_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.followup_done(case, signer, schedule, note=note), as_json)
+    _done(desk.followup_done(case, signer, schedule, note=note, confidential=confidential), as_json)
 
 
 @case_group.command("kpi", short_help="MTTA, MTTR, pending, breaches, reopens, FCR.")

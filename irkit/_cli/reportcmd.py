@@ -23,9 +23,15 @@ from irkit.errors import InputError, ProblemsFound
     "template_name",
     default="incident",
     show_default=True,
-    help="Report template: incident, custody, backup-signoff.",
+    help="Report template: incident (full report with contents), custody (one "
+    "chain-of-custody form per item), backup-signoff.",
 )
-@click.option("--redact", is_flag=True, help="Withhold confidential notes (their digest stays).")
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Withhold what is marked confidential (notes, their corrections, and those notes "
+    "wherever a section quotes them); each shows as [REDACTED] sha256:<digest>.",
+)
 @click.option(
     "--check",
     "check_file",

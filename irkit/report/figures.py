@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 
-from irkit.report.model import CustodyChain, ReportModel
+from irkit.report.model import CustodyForm, ReportModel
 
 FONT = "DejaVuSans"
 
@@ -40,10 +40,12 @@ def timeline(model: ReportModel, width: float) -> Drawing | None:
         return left + (right - left) * (t - start).total_seconds() / span
 
     # at most one tick per horizontal point: 20,000 notes still draw a few hundred marks
-    for when, y0, y1, colour in [(t, axis, axis + 14, "#2a6fb0") for t in notes] + [
-        (t, axis - 14, axis, "#b0602a") for t in items
-    ]:
-        d.add(Line(x(when), y0, x(when), y1, strokeColor=colors.HexColor(colour), strokeWidth=0.6))
+    for moments_, y0, y1, colour in (
+        (notes, axis, axis + 14, "#2a6fb0"),
+        (items, axis - 14, axis, "#b0602a"),
+    ):
+        for at in sorted({round(x(t), 1) for t in moments_}):
+            d.add(Line(at, y0, at, y1, strokeColor=colors.HexColor(colour), strokeWidth=0.6))
     d.add(String(left, 4, start.isoformat(), fontName=FONT, fontSize=6.5))
     d.add(String(right, 4, end.isoformat(), fontName=FONT, fontSize=6.5, textAnchor="end"))
     d.add(
@@ -58,12 +60,12 @@ def timeline(model: ReportModel, width: float) -> Drawing | None:
     return d
 
 
-def custody_chain(chain: CustodyChain, width: float) -> Drawing:
-    """One box per custody step, left to right, joined by arrows."""
-    steps = chain.steps[:8]
+def custody_chain(form: CustodyForm, width: float) -> Drawing:
+    """One box per custody step (what and by whom), left to right, joined by arrows."""
+    steps = form.events[:8]
     box_w = min(82.0, (width - 40) / max(len(steps), 1) - 10)
     d = Drawing(width, 40)
-    d.add(String(0, 30, chain.item, fontName="DejaVuSans-Bold", fontSize=7))
+    d.add(String(0, 30, form.item.id, fontName="DejaVuSans-Bold", fontSize=7))
     for i, step in enumerate(steps):
         x0 = 40 + i * (box_w + 10)
         d.add(
@@ -77,18 +79,18 @@ def custody_chain(chain: CustodyChain, width: float) -> Drawing:
                 strokeWidth=0.5,
             )
         )
-        d.add(String(x0 + 3, 16, step.kind, fontName="DejaVuSans-Bold", fontSize=6.5))
-        d.add(String(x0 + 3, 8, step.who[:18], fontName=FONT, fontSize=6.5))
+        d.add(String(x0 + 3, 16, step.step, fontName="DejaVuSans-Bold", fontSize=6.5))
+        d.add(String(x0 + 3, 8, step.by[:18], fontName=FONT, fontSize=6.5))
         if i:
             d.add(
                 Line(x0 - 10, 15, x0, 15, strokeColor=colors.HexColor("#445566"), strokeWidth=0.6)
             )
-    if len(chain.steps) > len(steps):
+    if len(form.events) > len(steps):
         d.add(
             String(
                 width,
                 30,
-                f"+{len(chain.steps) - len(steps)} more steps",
+                f"+{len(form.events) - len(steps)} more steps",
                 fontName=FONT,
                 fontSize=6.5,
                 textAnchor="end",

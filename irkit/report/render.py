@@ -7,6 +7,7 @@ page-sized tables because reportlab's table layout cost grows faster than linear
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from importlib import resources
@@ -77,24 +78,96 @@ def _styles() -> dict[str, ParagraphStyle]:
             leading=15,
             spaceBefore=9,
             spaceAfter=4,
+            keepWithNext=1,  # never a heading alone at the foot of a page
+        ),
+        "h3": ParagraphStyle(
+            "h3",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=10,
+            leading=13,
+            spaceBefore=6,
+            spaceAfter=3,
+            keepWithNext=1,
         ),
         "mono": ParagraphStyle("mono", parent=base, fontSize=8, leading=10),
     }
 
 
+class _Marks:
+    """Page numbers known only once every page is laid out (contents, headings).
+
+    Headings note the page they land on; the contents list notes where each of its lines
+    goes. The numbered canvas holds pages back until the end anyway ("Page X of Y"), so it
+    writes the contents lines then, each title with its number: one layout pass, no
+    second build, and text extraction reads "title … page" in order.
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, int] = {}
+        # page -> (left x, right x, baseline y, key, title, level), absolute coordinates
+        self.slots: dict[int, list[tuple[float, float, float, str, str, int]]] = {}
+
+    def draw(self, canv: Canvas, number: int) -> None:
+        for left, right, y, key, title, level in self.slots.get(number, ()):
+            font, size = (FONT_BOLD, 9.0) if level == 0 else (FONT, 8.5)
+            x = left + 12.0 * level
+            canv.setFont(font, size)
+            canv.drawString(x, y, title)
+            end = x + canv.stringWidth(title, font, size) + 4
+            canv.setFont(FONT, 9)
+            canv.drawRightString(right, y, str(self.pages.get(key, "?")))
+            canv.saveState()
+            canv.setStrokeColor(colors.HexColor("#9aa5b1"))
+            canv.setDash(1, 2)
+            canv.line(end, y, right - 24, y)
+            canv.restoreState()
+
+
 class _Heading(Paragraph):  # type: ignore[misc]
     """A section heading that also becomes a PDF outline entry (bookmark)."""
 
-    def __init__(self, text: str, style: ParagraphStyle, key: str) -> None:
+    def __init__(
+        self, text: str, style: ParagraphStyle, key: str, marks: _Marks, level: int = 0
+    ) -> None:
         super().__init__(escape(text), style)
         self._key = key
         self._title = text
+        self._marks = marks
+        self._level = level
 
     def draw(self) -> None:
         super().draw()
         canv = self.canv
         canv.bookmarkPage(self._key)
-        canv.addOutlineEntry(self._title, self._key, level=0)
+        canv.addOutlineEntry(self._title, self._key, level=self._level)
+        self._marks.pages[self._key] = canv.getPageNumber()
+
+
+class _Contents(Flowable):  # type: ignore[misc]
+    """The contents list: titles now, page numbers filled in when the document is done."""
+
+    LINE = 14.0
+
+    def __init__(self, entries: list[tuple[str, str, int]], marks: _Marks) -> None:
+        super().__init__()
+        self.entries = entries  # (key, title, level), filled while the story is built
+        self.marks = marks
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        return avail_width, self.LINE * len(self.entries)
+
+    def draw(self) -> None:
+        canv = self.canv
+        page = canv.getPageNumber()
+        top = self.LINE * len(self.entries)
+        left, _ = canv.absolutePosition(0, 0)
+        for i, (key, title, level) in enumerate(self.entries):
+            y = top - (i + 1) * self.LINE + 4
+            x, y_abs = canv.absolutePosition(self.width, y)
+            self.marks.slots.setdefault(page, []).append((left, x, y_abs, key, title, level))
+            canv.linkRect("", key, (0, y - 3, self.width, y + 9), relative=1, thickness=0)
 
 
 def _journal_stamp(as_of: str) -> Any:
@@ -129,9 +202,13 @@ def _numbered_canvas(header: Callable[[Canvas, int, int], None], as_of: str = ""
         def showPage(self) -> None:
             self._held.append(dict(self.__dict__))
             self._startPage()
+            # bookmarks and links made while a page is held must name that page, not the
+            # first one: the document only counts pages when they are really written
+            self._doc.pageCounter += 1
 
         def save(self) -> None:
             total = len(self._held)
+            self._doc.pageCounter = 1
             for number, state in enumerate(self._held, start=1):
                 self.__dict__.update(state)
                 header(self, number, total)
@@ -168,21 +245,95 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
 
+@functools.lru_cache(maxsize=65536)
+def _width(word: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(word, FONT, size))
+
+
+def _fit(text: str, width: float, size: float = 7) -> str:
+    """Break a plain-string cell into lines that fit `width` (at spaces, else inside a word).
+
+    Plain strings do not wrap by themselves but lay out several times faster than
+    Paragraphs; reportlab sets TrueType text without kerning, so widths simply add up.
+    """
+    room = width - 5.5  # the cell's left and right padding
+    space = _width(" ", size)
+    lines: list[str] = []
+    for raw in text.split("\n"):
+        line, used = "", 0.0
+        for word in raw.split(" "):
+            w = _width(word, size) if len(word) < 40 else room + 1
+            if w <= room:
+                if not line:
+                    line, used = word, w
+                    continue
+                if used + space + w <= room:
+                    line, used = f"{line} {word}", used + space + w
+                    continue
+                lines.append(line)
+                line, used = word, w
+                continue
+            # a long word (a path, a digest): cut it character by character
+            for ch in f" {word}" if line else word:
+                cw = _width(ch, size)
+                if line and used + cw > room:
+                    lines.append(line)
+                    line, used = ("", 0.0) if ch == " " else (ch, cw)
+                else:
+                    line, used = line + ch, used + cw
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _plain(
+    head: list[str],
+    rows: list[list[str]],
+    widths: list[float],
+    st: dict[str, ParagraphStyle],
+    size: float = 7,
+) -> list[Flowable]:
+    """Like `_table` for cells that need no wrapping: plain strings are laid out several
+    times faster than Paragraphs, which matters with tens of thousands of rows."""
+    tables = _table(head, rows, widths, st)
+    for t in tables:
+        t.setStyle(TableStyle([("FONT", (0, 1), (-1, -1), FONT, size, size + 1.6)]))
+    return tables
+
+
 class _Builder:
     def __init__(self, model: ReportModel, template: Template) -> None:
         self.m = model
         self.t = template
         self.st = _styles()
         self.story: list[Flowable] = []
+        self.marks = _Marks()
+        self.toc: list[tuple[str, str, int]] = []  # (key, title, level) for the contents
+        self.headings = 0
 
-    def h2(self, text: str) -> None:
-        self.story.append(_Heading(text, self.st["h2"], f"s{len(self.story)}"))
+    def _key(self) -> str:
+        self.headings += 1
+        return f"h{self.headings}"
+
+    def h2(self, text: str, *, listed: bool = True) -> None:
+        key = self._key()
+        self.story.append(_Heading(text, self.st["h2"], key, self.marks))
+        if listed:
+            self.toc.append((key, text, 0))
+
+    def h3(self, text: str, *, listed: bool) -> None:
+        key = self._key()
+        self.story.append(_Heading(text, self.st["h3"], key, self.marks, level=1))
+        if listed:
+            self.toc.append((key, text, 1))
 
     def para(self, text: str, style: str = "body") -> None:
         self.story.append(_p(text, self.st[style]))
 
-    def kv(self, pairs: list[tuple[str, str]]) -> None:
-        rows = [[_p(k, self.st["head"]), _p(v, self.st["cell"])] for k, v in pairs]
+    def kv(self, pairs: list[tuple[str, str]], digest: frozenset[str] = frozenset()) -> None:
+        rows = [
+            [_p(k, self.st["head"]), _p(v, self.st["digest" if k in digest else "cell"])]
+            for k, v in pairs
+        ]
         table = Table(rows, colWidths=[38 * mm, WIDTH - 38 * mm])
         table.setStyle(
             TableStyle(
@@ -193,6 +344,29 @@ class _Builder:
             )
         )
         self.story.append(table)
+
+    def kv_plain(self, pairs: list[tuple[str, str]]) -> None:
+        """`kv` with plain-string cells: for forms repeated thousands of times."""
+        value_width = WIDTH - 38 * mm
+        rows = [[_fit(k, 38 * mm, 7.5), _fit(v, value_width, 7.5)] for k, v in pairs]
+        table = Table(rows, colWidths=[38 * mm, value_width])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONT", (0, 0), (0, -1), FONT_BOLD, 7.5, 9.2),
+                    ("FONT", (1, 0), (1, -1), FONT, 7.5, 9.2),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#c8ced6")),
+                ]
+            )
+        )
+        self.story.append(table)
+
+    def listing(self, items: list[str], empty: str) -> None:
+        if not items:
+            self.para(empty)
+        for item in items:
+            self.para(f"• {item}")
 
     # -- sections -------------------------------------------------------------------------
 
@@ -206,6 +380,7 @@ class _Builder:
                 ("Title", m.title),
                 ("Journal shown", f"entries 1–{m.size}, last recorded {m.as_of}"),
                 ("Incident state", m.state),
+                ("Classification", self.t.marking(m.redacted)),
                 (
                     "Redacted",
                     "yes: confidential notes replaced by their SHA-256"
@@ -214,6 +389,37 @@ class _Builder:
                 ),
             ]
         )
+
+    def contents(self) -> None:
+        self.h2("Contents", listed=False)
+        self.story.append(_Contents(self.toc, self.marks))
+        self.story.append(PageBreak())
+
+    def document_control(self) -> None:
+        m, t = self.m, self.t
+        self.h2("Document control")
+        earlier = "; ".join(
+            f"#{seq} {at}: {what}, sha256 {sha[:16]}…" for seq, at, what, sha in m.exports
+        )
+        self.kv(
+            [
+                ("Document", f"{t.title} (template {t.name})"),
+                ("Classification", t.marking(m.redacted)),
+                ("Report date", f"{m.as_of} (time of the last journal entry shown)"),
+                ("Source", f"case journal entries 1–{m.size}, Merkle root below"),
+                ("Handler", m.handler or "not recorded"),
+                ("Owner", m.owner or "not recorded"),
+                ("Case opened by", m.opener or "not recorded"),
+                ("Reviewers", t.reviewers or "not recorded (set reviewers in the template)"),
+                ("Distribution", t.distribution),
+                ("Earlier exports", earlier or "none in the journal shown"),
+            ]
+        )
+
+    def executive_summary(self) -> None:
+        self.h2("Executive summary")
+        for line in self.m.summary_lines:
+            self.para(line)
 
     def checkpoint(self) -> None:
         m = self.m
@@ -249,14 +455,10 @@ class _Builder:
         if m.phases:
             self.story.append(Spacer(0, 2 * mm))
             rows = [
-                [
-                    _p(p.state, self.st["cell"]),
-                    _p(p.start.isoformat(), self.st["cell"]),
-                    _p(p.end.isoformat() if p.end else "(current)", self.st["cell"]),
-                ]
+                [p.state, p.start.isoformat(), p.end.isoformat() if p.end else "(current)"]
                 for p in m.phases
             ]
-            self.story += _table(
+            self.story += _plain(
                 ["State", "From", "Until"], rows, [40 * mm, 60 * mm, 60 * mm], self.st
             )
         for label, items in (("Escalations", m.escalations), ("Consent", m.consents)):
@@ -281,36 +483,53 @@ class _Builder:
             self.para("No notes recorded.")
             return
         corrected = {n.seq for n in m.notes if n.corrected_by}
+        text_width = WIDTH - 78 * mm
         rows = []
         for n in m.notes:
-            text = escape(n.text).replace("\n", "<br/>")
-            if n.seq in corrected:
-                later = ", #".join(map(str, n.corrected_by))
-                text = f"<strike>{text}</strike> (corrected by #{later})"
-            if n.corrects is not None:
-                reason = f" — reason: {escape(n.reason)}" if n.reason else ""
-                text = f"<b>Correction of #{n.corrects}</b>{reason}<br/>{text}"
             flags = []
             if n.confidential:
                 flags.append("confidential")
             if n.witnesses:
                 flags.append("witnessed by " + ", ".join(n.witnesses))
-            if flags:
-                text += f"<br/><font size=6.5>[{escape('; '.join(flags))}]</font>"
+            cell: Any
+            if n.seq in corrected or n.corrects is not None or flags:
+                text = escape(n.text).replace("\n", "<br/>")
+                if n.seq in corrected:
+                    later = ", #".join(map(str, n.corrected_by))
+                    text = f"<strike>{text}</strike> (corrected by #{later})"
+                if n.corrects is not None:
+                    reason = f" — reason: {escape(n.reason)}" if n.reason else ""
+                    text = f"<b>Correction of #{n.corrects}</b>{reason}<br/>{text}"
+                if flags:
+                    text += f"<br/><font size=6.5>[{escape('; '.join(flags))}]</font>"
+                cell = Paragraph(text, self.st["cell"])
+            else:  # most notes: plain text, wrapped here, laid out without Paragraph
+                cell = _fit(n.text, text_width, 7.5)
             rows.append(
                 [
-                    _p(f"#{n.seq}", self.st["cell"]),
-                    _p(f"{n.event_time}\nrec. {n.recorded}", self.st["small_cell"]),
-                    _p(n.author, self.st["cell"]),
-                    Paragraph(text, self.st["cell"]),
+                    f"#{n.seq}",
+                    f"{n.event_time}\nrec. {n.recorded}",
+                    _fit(n.author, 22 * mm),
+                    cell,
                 ]
             )
-        self.story += _table(
+        tables = _table(
             ["#", "Event / recorded", "Author", "Note"],
             rows,
-            [11 * mm, 45 * mm, 22 * mm, WIDTH - 78 * mm],
+            [11 * mm, 45 * mm, 22 * mm, text_width],
             self.st,
         )
+        for t in tables:  # plain-string cells: the table's font, no Paragraph layout
+            t.setStyle(
+                TableStyle(
+                    [
+                        ("FONT", (0, 1), (2, -1), FONT, 7, 8.6),
+                        ("FONT", (1, 1), (1, -1), FONT, 6.2, 8),
+                        ("FONT", (3, 1), (3, -1), FONT, 7.5, 9.2),
+                    ]
+                )
+            )
+        self.story += tables
 
     def evidence(self) -> None:
         m = self.m
@@ -318,92 +537,295 @@ class _Builder:
         if not m.evidence:
             self.para("No evidence recorded.")
             return
-        rows = [
-            [
-                _p(e.id, self.st["cell"]),
-                _p(f"{e.path}\n{e.size} bytes, {e.collected} by {e.by}", self.st["cell"]),
-                _p(e.sha256, self.st["digest"]),
-            ]
-            for e in m.evidence
-        ]
-        self.story += _table(
-            ["Item", "Path / size / collected", "SHA-256"],
+        self.para(
+            "When, where and by whom each batch was collected: see the custody entries "
+            "(one row per collection). Digests are printed whole on one line.",
+            "small",
+        )
+        path_width = WIDTH - 122 * mm
+        rows = [[e.id, _fit(e.path, path_width), str(e.size), e.sha256] for e in m.evidence]
+        tables = _table(
+            ["Item", "Path as collected", "Bytes", "SHA-256"],
             rows,
-            [16 * mm, WIDTH - 16 * mm - 74 * mm, 74 * mm],
+            [14 * mm, path_width, 16 * mm, 92 * mm],
             self.st,
         )
+        for t in tables:
+            t.setStyle(
+                TableStyle(
+                    [
+                        ("FONT", (0, 1), (2, -1), FONT, 7, 8.6),
+                        ("FONT", (3, 1), (3, -1), FONT, 6.2, 8.6),
+                        ("ALIGN", (2, 1), (2, -1), "RIGHT"),
+                    ]
+                )
+            )
+        self.story += tables
 
     def custody(self) -> None:
+        m = self.m
+        self.h2("Chain of custody")
+        if not m.custody_log:
+            self.para("No custody recorded.")
+            return
+        self.para(
+            "One row per signed custody entry; the custody template prints one form per item.",
+            "small",
+        )
+        rows = [
+            [
+                f"#{r.seq}",
+                r.at,
+                r.step,
+                _fit(r.by, 20 * mm),
+                _p(r.items, self.st["cell"]),
+                _p(r.detail, self.st["cell"]),
+            ]
+            for r in m.custody_log
+        ]
+        tables = _table(
+            ["Entry", "Recorded (UTC)", "Step", "By", "Items", "Detail"],
+            rows,
+            [12 * mm, 36 * mm, 16 * mm, 20 * mm, 30 * mm, WIDTH - 114 * mm],
+            self.st,
+        )
+        for t in tables:
+            t.setStyle(
+                TableStyle(
+                    [("FONT", (0, 1), (3, -1), FONT, 7, 8.6), ("FONT", (1, 1), (1, -1), FONT, 6.2)]
+                )
+            )
+        self.story += tables
+
+    def custody_forms(self) -> None:
         from irkit.report.figures import custody_chain
 
         m = self.m
-        self.h2("Chain of custody")
+        self.h2(f"Chain-of-custody forms ({len(m.custody)})")
         if not m.custody:
-            self.para("No custody recorded.")
+            self.para("No evidence recorded, so no custody forms.")
             return
-        rows = []
-        for chain in m.custody:
-            for i, s in enumerate(chain.steps):
-                rows.append(
-                    [
-                        _p(chain.item if i == 0 else "", self.st["cell"]),
-                        _p(s.at, self.st["cell"]),
-                        _p(s.kind, self.st["cell"]),
-                        _p(s.who, self.st["cell"]),
-                        _p(s.detail, self.st["cell"]),
-                    ]
-                )
-        self.story += _table(
-            ["Item", "Recorded", "Step", "By", "Detail"],
-            rows,
-            [16 * mm, 38 * mm, 20 * mm, 26 * mm, WIDTH - 100 * mm],
-            self.st,
+        local = f" and in the case's zone ({m.zone})" if m.zone != "UTC" else ""
+        self.para(
+            "One form per item, with the fields NIST SP 800-61 rev. 2 §3.3.2 lists for evidence. "
+            f"Times are the journal's recorded times in UTC (suffix Z){local}. A person is "
+            "recorded by name, role (title) and the fingerprint of the key that signed; irkit "
+            "does not record phone numbers, serial or model numbers, or MAC/IP addresses, so "
+            "those fields say so: add them by hand if known.",
+            "small",
         )
-        # diagrams only for chains with hand-overs, and a bounded number of them
-        drawn = [c for c in m.custody if len(c.steps) > 1][:60]
-        for chain in drawn:
-            self.story.append(KeepTogether([Spacer(0, 2 * mm), custody_chain(chain, WIDTH)]))
+        listed = len(m.custody) <= 200  # the contents stay a page or two
+        for form in m.custody:
+            e = form.item
+            start = len(self.story)
+            title = f"{e.id} — {e.description}" if e.description else e.id
+            self.h3(title, listed=listed)
+            self.kv_plain(
+                [
+                    ("Item", e.id),
+                    ("Description", e.description or "not recorded"),
+                    ("Source host", e.host or "not recorded"),
+                    ("Source path", e.path),
+                    ("Collected at (location)", e.location or "not recorded"),
+                    ("Size", f"{e.size} bytes"),
+                    ("File modified", e.mtime or "not recorded"),
+                    (
+                        "Kept",
+                        "copy in the case evidence store"
+                        if e.stored
+                        else "by reference (hashed in place, not copied)",
+                    ),
+                    ("SHA-256", e.sha256),
+                    ("MD5", e.md5 or "not computed"),
+                    ("Serial / model no.", "not recorded by irkit"),
+                    ("MAC / IP addresses", "not recorded by irkit"),
+                    ("Collected", f"{e.collected} by {e.by} (journal entry #{e.collected_seq})"),
+                ]
+            )
+            self.story.append(Spacer(0, 1.5 * mm))
+            people = [
+                [
+                    _fit(s.name, 40 * mm),
+                    _fit(s.role, 24 * mm),
+                    "not recorded",
+                    _fit(s.fingerprint, WIDTH - 86 * mm, 6.2),
+                ]
+                for s in form.handlers
+            ]
+            handlers = _plain(
+                ["Handled by (name)", "Title (role)", "Phone", "Key fingerprint"],
+                people,
+                [40 * mm, 24 * mm, 22 * mm, WIDTH - 86 * mm],
+                self.st,
+            )
+            for t in handlers:
+                t.setStyle(TableStyle([("FONT", (3, 1), (3, -1), FONT, 6.2, 8)]))
+            self.story += handlers
+            self.story.append(Spacer(0, 1.5 * mm))
+            note_width = WIDTH - 130 * mm
+            rows = [
+                [
+                    _fit(f"{v.at}\n{v.local}" if v.local else v.at, 38 * mm, 6.2),
+                    v.step,
+                    _fit(v.giver or "—", 24 * mm),
+                    _fit(v.receiver or "—", 24 * mm),
+                    _fit(
+                        f"{v.purpose}\nlocation: {v.location}\ncondition: {v.condition}",
+                        note_width,
+                    ),
+                    _fit(f"{v.signature} (#{v.seq})\n{v.signer}", 30 * mm, 6.2),
+                ]
+                for v in form.events
+            ]
+            events = _plain(
+                [
+                    "Time (UTC / local)",
+                    "Step",
+                    "From",
+                    "To",
+                    "Purpose / location / condition",
+                    "Signature, signer key",
+                ],
+                rows,
+                [38 * mm, 14 * mm, 24 * mm, 24 * mm, note_width, 30 * mm],
+                self.st,
+            )
+            for t in events:
+                t.setStyle(
+                    TableStyle(
+                        [
+                            ("FONT", (0, 1), (0, -1), FONT, 6.2, 8),
+                            ("FONT", (5, 1), (5, -1), FONT, 6.2, 8),
+                        ]
+                    )
+                )
+            self.story += events
+            self.story.append(Spacer(0, 1.5 * mm))
+            if form.problems:
+                verdict = "PROBLEMS: " + "; ".join(form.problems)
+            else:
+                verdict = (
+                    f"custody chain verified: {len(form.events)} events, every signature valid, "
+                    "every step allowed by the custody rules, every recorded re-hash matched"
+                )
+            self.kv_plain(
+                [
+                    ("Verification", verdict),
+                    ("Current status", form.status),
+                    (
+                        "Not checked here",
+                        "the journal's hash chain and the stored copy's bytes: "
+                        "irkit verify --trust and irkit evidence check",
+                    ),
+                ]
+            )
+            if len(form.events) > 1:
+                self.story.append(KeepTogether([Spacer(0, 2 * mm), custody_chain(form, WIDTH)]))
+            # a form moves whole to the next page when it fits there, else it flows on
+            form_parts = self.story[start:]
+            del self.story[start:]
+            self.story.append(KeepTogether(form_parts))
 
     def backups(self) -> None:
         m = self.m
-        self.h2("Backup verification")
+        self.h2(f"Backup verification ({len(m.backups)})")
         if not m.backups:
             self.para("No backup verification recorded.")
             return
-        rows = [[_p(c, self.st["cell"]) for c in row] for row in m.backups]
-        self.story += _table(
-            ["Recorded", "Kind", "By", "Result"],
+        rows = [
+            [
+                b.at,
+                _fit(b.by, 18 * mm),
+                _p(f"{b.artifact} ({b.kind})" if b.artifact else b.kind, self.st["cell"]),
+                _fit(b.verdict + (", signed off" if b.signed_off else ""), 22 * mm),
+                _p(b.detail, self.st["cell"]),
+            ]
+            for b in m.backups
+        ]
+        tables = _table(
+            ["Recorded (UTC)", "By", "Artifact", "Verdict", "Detail"],
             rows,
-            [38 * mm, 30 * mm, 26 * mm, WIDTH - 94 * mm],
+            [36 * mm, 18 * mm, 32 * mm, 22 * mm, WIDTH - 108 * mm],
             self.st,
         )
+        for t in tables:
+            t.setStyle(
+                TableStyle(
+                    [("FONT", (0, 1), (-1, -1), FONT, 7, 8.6), ("FONT", (0, 1), (0, -1), FONT, 6.2)]
+                )
+            )
+        self.story += tables
+
+    def root_cause(self) -> None:
+        self.h2("Root cause")
+        if self.m.root_cause:
+            self.kv(self.m.root_cause)
+        else:
+            self.para(
+                "Not recorded: no resolution code, category, linked problem record or note "
+                "tagged root-cause in the journal shown."
+            )
+
+    def workaround(self) -> None:
+        self.h2("Workaround")
+        self.listing(
+            self.m.workarounds,
+            "Not recorded: no linked record with a workaround and no note tagged workaround.",
+        )
+
+    def resolution(self) -> None:
+        self.h2("Resolution")
+        if self.m.resolution:
+            self.kv(self.m.resolution)
+        else:
+            self.para(f"Not resolved in the journal shown (state: {self.m.state}).")
+
+    def confirmation(self) -> None:
+        self.h2("Customer confirmation and follow-up")
+        if self.m.confirmation:
+            self.kv(self.m.confirmation)
+        else:
+            self.para("No customer confirmation recorded.")
+        self.para("Follow-up:", "body")
+        self.listing(self.m.followups, "No follow-up recorded.")
+
+    def lessons_learned(self) -> None:
+        self.h2("Lessons learned")
+        self.listing(
+            self.m.lessons,
+            "Not recorded: irkit has no lessons-learned incident field and no note is tagged "
+            "lessons-learned.",
+        )
+
+    def kpis(self) -> None:
+        self.h2("Key performance indicators")
+        if self.m.kpis:
+            self.kv(self.m.kpis)
+        else:
+            self.para("Not available: the incident lifecycle was not worked in this journal.")
 
     def signers(self) -> None:
         self.h2("Members and keys")
         rows = [
             [
-                _p(s.name, self.st["cell"]),
-                _p(s.role, self.st["cell"]),
-                _p("active" if s.active else "removed", self.st["cell"]),
+                _fit(s.name, 30 * mm),
+                _fit(s.role, 22 * mm),
+                "active" if s.active else "removed",
                 _p(s.fingerprint, self.st["digest"]),
             ]
             for s in self.m.signers
         ]
-        self.story += _table(
+        self.story += _plain(
             ["Name", "Role", "Status", "Key fingerprint"],
             rows,
             [30 * mm, 22 * mm, 16 * mm, WIDTH - 68 * mm],
             self.st,
         )
 
-    def signature_lines(self) -> None:
-        self.h2("Signatures")
-        rows = [["Name", "Role", "Date", "Signature"]] + [
-            [s.name, s.role, "", ""] for s in self.m.signers if s.active
-        ]
+    def _lines(self, rows: list[list[str]]) -> None:
         table = Table(
             rows,
-            colWidths=[40 * mm, 25 * mm, 30 * mm, WIDTH - 95 * mm],
+            colWidths=[40 * mm, 40 * mm, 30 * mm, WIDTH - 110 * mm],
             rowHeights=[None] + [12 * mm] * (len(rows) - 1),
         )
         table.setStyle(
@@ -417,15 +839,41 @@ class _Builder:
         )
         self.story.append(table)
 
+    def signature_lines(self) -> None:
+        self.h2("Signatures")
+        self._lines(
+            [["Name", "Role", "Date", "Signature"]]
+            + [[s.name, s.role, "", ""] for s in self.m.signers if s.active]
+        )
+
+    def sign_off(self) -> None:
+        self.h2("Sign-off")
+        self.para(
+            "Signed on paper below; the journal itself is signed entry by entry, and this "
+            "PDF's SHA-256 is recorded in a signed report.exported entry.",
+            "small",
+        )
+        self._lines(
+            [
+                ["Capacity", "Name", "Date", "Signature"],
+                ["Prepared by (handler)", self.m.handler, "", ""],
+                ["Reviewed by", self.t.reviewers, "", ""],
+                ["Approved by", "", "", ""],
+            ]
+        )
+
     def verification(self) -> None:
         m = self.m
         self.story.append(PageBreak())
-        self.h2("Appendix: verifying this report independently")
+        self.h2("Appendix: how to verify this case and this report independently")
+        trust = m.opener_fingerprint or "ed25519:<opener fingerprint>"
         self.para(
-            "1. Verify the case folder: `irkit verify --case DIR` checks every Ed25519 "
-            "signature (RFC 8032) over the RFC 8785 canonical form of each entry, the hash "
-            "chain, membership and roles, checkpoints and stored files."
+            "1. Obtain the opener's key fingerprint out of band (not from this report alone), "
+            "then verify the case folder: every Ed25519 signature (RFC 8032) over the RFC 8785 "
+            "canonical form of each entry, the hash chain, membership and roles, checkpoints "
+            "and stored files:"
         )
+        self.para(f"irkit verify --case DIR --trust {trust}", "mono")
         self.para(
             f"2. Recompute the RFC 6962 Merkle root of the first {m.size} journal lines "
             f"(leaf = SHA-256(0x00 || line), node = SHA-256(0x01 || left || right)); it must "
@@ -433,12 +881,17 @@ class _Builder:
         )
         self.para(
             "3. The journal holds a signed report.exported entry with this file's SHA-256 and "
-            "the same tree size and root. `irkit report --check FILE.pdf` regenerates the "
-            "report from the journal and compares it byte for byte."
+            "the same tree size and root. This regenerates the report from the journal and "
+            "compares it byte for byte (exit 0 identical, 1 different):"
+        )
+        self.para("irkit report --case DIR --check THIS-FILE.pdf", "mono")
+        self.para(
+            "4. Without irkit: docs/FORMAT.md, section “Checking one entry with stock "
+            "openssl”, checks one entry's signature with openssl 3, sed and base64 only."
         )
         if m.redacted:
             self.para(
-                "4. Redacted text is shown as [REDACTED] sha256:<hex of the UTF-8 text>: whoever "
+                "5. Redacted text is shown as [REDACTED] sha256:<hex of the UTF-8 text>: whoever "
                 "holds the full case can prove what was withheld without this file revealing it."
             )
         self.para(
@@ -457,6 +910,8 @@ def render_pdf(model: ReportModel, template: Template) -> bytes:
     """The PDF bytes for this model; the same model and template always give the same bytes."""
     _register_fonts()
     classification = template.marking(model.redacted)
+    builder = _Builder(model, template)
+    story = builder.build()
 
     def header(canv: Canvas, number: int, total: int) -> None:
         width, height = A4
@@ -474,6 +929,7 @@ def render_pdf(model: ReportModel, template: Template) -> bytes:
             f"{classification} · journal 1–{model.size} · root {model.root_hex[:16]}…",
         )
         canv.drawRightString(width - MARGIN, 9 * mm, f"Page {number} of {total}")
+        builder.marks.draw(canv, number)
         canv.restoreState()
 
     buf = io.BytesIO()
@@ -493,6 +949,5 @@ def render_pdf(model: ReportModel, template: Template) -> bytes:
         invariant=1,
         pageCompression=1,
     )
-    story = _Builder(model, template).build()
     doc.build(story, canvasmaker=_numbered_canvas(header, model.as_of))
     return buf.getvalue()

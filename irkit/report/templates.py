@@ -14,15 +14,26 @@ from irkit.errors import InputError
 
 SECTIONS = (
     "summary",
+    "contents",
+    "document_control",
+    "executive_summary",
     "checkpoint",
     "incident",
     "timeline_figure",
     "notes",
     "evidence",
     "custody",
+    "custody_forms",
     "backups",
+    "root_cause",
+    "workaround",
+    "resolution",
+    "confirmation",
+    "lessons_learned",
+    "kpis",
     "signers",
     "signature_lines",
+    "sign_off",
     "verification",
 )
 _KEYS = {
@@ -31,6 +42,7 @@ _KEYS = {
     "classification",
     "redacted_classification",
     "distribution",
+    "reviewers",
     "sections",
 }
 
@@ -44,6 +56,7 @@ class Template:
     redacted_classification: str
     distribution: str
     sections: tuple[str, ...]
+    reviewers: str = ""
 
     def marking(self, redacted: bool) -> str:
         return self.redacted_classification if redacted else self.classification
@@ -90,4 +103,5 @@ def parse(name: str, raw: str) -> Template:
         redacted_classification=text["redacted_classification"] or classification,
         distribution=text["distribution"] or "case members",
         sections=tuple(sections),
+        reviewers=text["reviewers"] or "",
     )

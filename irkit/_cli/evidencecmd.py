@@ -14,6 +14,7 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
+    tune_allocator,
 )
 from irkit.errors import InputError, ProblemsFound
 
@@ -51,6 +52,7 @@ def collect_cmd(
     """Collect PATHS (files, or folders: one item per file, one signed entry)."""
     from irkit.evidence import collect
 
+    tune_allocator()
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = collect(

@@ -279,7 +279,16 @@ def _hash_batch(bounds: tuple[int, int]) -> list[FileRecord | tuple[int, list[st
     assert _forked is not None
     paths, regular, algorithms, follow, counter = _forked
     out: list[FileRecord | tuple[int, list[str]]] = []
+    lean = len(algorithms) == 1 and not follow
     for i in range(*bounds):
+        if lean and regular[i]:
+            quick = _hash_lean(paths[i], algorithms[0])
+            if quick is not None:
+                out.append(quick)
+                if counter is not None:
+                    with counter.get_lock():
+                        counter.value += quick[0]
+                continue
         record = hash_path(paths[i], algorithms, follow_symlinks=follow, known_regular=regular[i])
         if counter is not None:
             with counter.get_lock():
@@ -289,6 +298,36 @@ def _hash_batch(bounds: tuple[int, int]) -> list[FileRecord | tuple[int, list[st
         else:
             out.append(record)
     return out
+
+
+def _hash_lean(path: bytes, algorithm: str) -> tuple[int, list[str]] | None:
+    """The common case of a tree with the fewest calls and objects: a regular file, one
+    digest. None for anything else (hash_path then looks again and records it properly)."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            return None
+        expected = opened.st_size
+        h = _CONSTRUCTORS[algorithm]()
+        buf = _buffer()
+        size = 0
+        while n := os.readv(fd, [buf]):
+            size += n
+            h.update(buf[:n])
+            if n < CHUNK and size == expected:
+                break
+        after = os.fstat(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if size != expected or (after.st_size, after.st_mtime_ns) != (size, opened.st_mtime_ns):
+        return None  # changed meanwhile: hash_path reads it again and says so
+    return size, [h.hexdigest()]
 
 
 def _hash_in_processes(

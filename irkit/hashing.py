@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import multiprocessing
 import os
 import stat
 import threading
@@ -255,6 +254,8 @@ def hash_paths(
     total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
     cores = os.cpu_count() or 1
     if processes is None:
+        import multiprocessing  # not at module level: a few ms of every CLI start
+
         processes = "fork" in multiprocessing.get_all_start_methods()
     workers = max(1, min(jobs or cores, count // _PROCESS_MIN_FILES))
     if processes and workers > 1:
@@ -339,6 +340,8 @@ def _hash_in_processes(
     progress: Progress | None,
     total: int,
 ) -> list[FileRecord]:
+    import multiprocessing
+
     global _forked
     count = len(paths)
     context = multiprocessing.get_context("fork")

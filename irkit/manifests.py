@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from irkit import __version__
-from irkit.canonical import canonical_bytes
 from irkit.errors import InputError
 from irkit.hashing import FileRecord, check_algorithms
 
@@ -182,6 +181,8 @@ def write_json(
             if r.kind == "file"
         ],
     }
+    from irkit.canonical import canonical_bytes  # only JSON manifests need RFC 8785
+
     doc["checksum"] = {"sha256": hashlib.sha256(canonical_bytes(doc)).hexdigest()}
     return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -199,6 +200,8 @@ def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, 
     if not isinstance(claimed, dict) or set(claimed) != {"sha256"}:
         raise InputError("manifest checksum missing or without algorithm")
     try:
+        from irkit.canonical import canonical_bytes
+
         actual = hashlib.sha256(canonical_bytes(doc)).hexdigest()
     except ValueError as exc:
         raise InputError(f"manifest cannot be checked: {exc}") from exc

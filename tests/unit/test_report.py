@@ -153,3 +153,26 @@ def test_verify_checks_the_root_a_report_entry_names(
     report = verify_case(case.root)
     assert not report.ok
     assert any(p.code == "report-root" for p in report.problems)
+
+
+def test_reportlab_accelerators_change_no_byte(case: Case, alice: Signer, tmp_path: Path) -> None:
+    """rl_accel (a dependency, for speed) must render exactly what reportlab's pure-Python
+    path renders, or `irkit report --check` would depend on what is installed."""
+    import sys
+
+    pytest.importorskip("_rl_accel", reason="rl_accel is a dependency: install it")
+    add_note(case, alice, "Números 1.5 × 2.25 — проверка")
+    fast = export.render(case.read_entries().entries, "incident", redact=False)
+    out = tmp_path / "slow.pdf"
+    script = (
+        "import sys; sys.modules['_rl_accel'] = None\n"  # reportlab falls back to Python
+        "from pathlib import Path\n"
+        "from reportlab.lib import rl_accel\n"
+        "assert not rl_accel._c_funcs, 'accelerators still loaded'\n"
+        "from irkit.case import Case\n"
+        "from irkit.report import export\n"
+        f"entries = Case.open(Path({str(case.root)!r})).read_entries().entries\n"
+        f"Path({str(out)!r}).write_bytes(export.render(entries, 'incident', redact=False))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    assert out.read_bytes() == fast

@@ -29,3 +29,19 @@ def problems(report: VerifyReport) -> list[str]:
 def verify(case_root: Path, **kwargs: Any) -> VerifyReport:
     kwargs.setdefault("jobs", 1)
     return verify_case(case_root, **kwargs)
+
+
+def qpdf_decompressed(pdf: bytes, tmp_path: Path) -> bytes:
+    """The PDF with every stream decompressed (qpdf --qdf), to search what a viewer hides."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    qpdf = shutil.which("qpdf")
+    if qpdf is None:
+        pytest.skip("qpdf is not installed: cannot decompress streams to search them")
+    src, out = tmp_path / "r.pdf", tmp_path / "r.qdf"
+    src.write_bytes(pdf)
+    subprocess.run([qpdf, "--qdf", "--object-streams=disable", str(src), str(out)], check=True)
+    return out.read_bytes()

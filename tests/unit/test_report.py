@@ -16,6 +16,7 @@ from irkit.keys import Signer
 from irkit.notes import add_note, correct_note, witness_note
 from irkit.report import export
 from irkit.report.model import build
+from tests.helpers import qpdf_decompressed
 
 SECRET = "Suspect password is hunter2-Zebra"
 NOTES = [
@@ -87,21 +88,11 @@ def test_two_exports_are_byte_identical(filled: Case) -> None:
     assert meta is not None and str(meta["/CreationDate"]).startswith(expected)
 
 
-def _decompressed(pdf: bytes, tmp_path: Path) -> bytes:
-    qpdf = shutil.which("qpdf")
-    if qpdf is None:
-        pytest.skip("qpdf is not installed: cannot decompress streams to search them")
-    src, out = tmp_path / "r.pdf", tmp_path / "r.qdf"
-    src.write_bytes(pdf)
-    subprocess.run([qpdf, "--qdf", "--object-streams=disable", str(src), str(out)], check=True)
-    return out.read_bytes()
-
-
 def test_redacted_report_leaks_nothing_confidential(filled: Case, tmp_path: Path) -> None:
     import hashlib
 
     pdf = export.render(filled.read_entries().entries, "incident", redact=True)
-    raw = _decompressed(pdf, tmp_path)
+    raw = qpdf_decompressed(pdf, tmp_path)
     text = _text(pdf)
     for needle in ("hunter2", "Zebra", "Suspect password"):
         assert needle.encode() not in pdf

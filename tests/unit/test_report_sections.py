@@ -28,6 +28,7 @@ from irkit.report.model import build, withheld
 from irkit.report.templates import load, parse
 from irkit.settings import preset
 from tests.conftest import FixedClock
+from tests.helpers import qpdf_decompressed
 
 SECRET = "Insider is j.doe, badge 4471-Quokka"
 LESSON = "Rotate deploy keys monthly"
@@ -222,16 +223,6 @@ def test_custody_form_flags_a_forged_step(rich: Case) -> None:
     assert "PROBLEMS:" in flat and "INVALID" in flat
 
 
-def _decompressed(pdf: bytes, tmp_path: Path) -> bytes:
-    qpdf = shutil.which("qpdf")
-    if qpdf is None:
-        pytest.skip("qpdf is not installed")
-    src, out = tmp_path / "r.pdf", tmp_path / "r.qdf"
-    src.write_bytes(pdf)
-    subprocess.run([qpdf, "--qdf", "--object-streams=disable", str(src), str(out)], check=True)
-    return out.read_bytes()
-
-
 @pytest.mark.parametrize("template", ["incident", "custody", "backup-signoff"])
 def test_reproducible_and_structurally_valid(rich: Case, tmp_path: Path, template: str) -> None:
     entries = rich.read_entries().entries
@@ -251,7 +242,7 @@ def test_redaction_covers_every_section(rich: Case, tmp_path: Path, template: st
     entries = rich.read_entries().entries
     plain = export.render(entries, template, redact=False)
     pdf = export.render(entries, template, redact=True)
-    raw = _decompressed(pdf, tmp_path)
+    raw = qpdf_decompressed(pdf, tmp_path)
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(p.extract_text() for p in reader.pages)
     meta = " ".join(str(v) for v in (reader.metadata or {}).values())
@@ -366,7 +357,7 @@ def test_confidential_lifecycle_text_is_withheld(
     plain = "\n".join(_pages(export.render(entries, "incident", redact=False)))
     pdf = export.render(entries, "incident", redact=True)
     text = _clean("\n".join(_pages(pdf)))
-    raw = _decompressed(pdf, tmp_path)
+    raw = qpdf_decompressed(pdf, tmp_path)
     for needle, full in secrets.items():
         assert needle in plain, needle
         assert needle.encode() not in pdf and needle.encode() not in raw, needle

@@ -261,3 +261,23 @@ def test_demo_works_the_incident_to_closure(irkit: Runner, tmp_path: Path) -> No
     kinds = {h["kind"] for h in view["history"]}
     assert {"incident.state", "incident.escalated", "incident.confirmed"} <= kinds
     assert "witnessed by Bob" in _ok(irkit("timeline", case=result.case_dir))
+
+
+def test_confidential_flag_reaches_the_entry_and_the_redacted_report(
+    irkit: Runner, case: Case, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    root, a = case.root, key_files.alice
+    _ok(irkit("case", "set", "assets", "payroll-db-7", "--confidential", key=a, case=root))
+    _ok(irkit("case", "set", "category", "database", key=a, case=root))
+    fields = [e for e in case.read_entries().entries if e.kind == "incident.field"]
+    assert fields[0].body["confidential"] is True
+    assert "confidential" not in fields[1].body  # absent unless asked: old entries unchanged
+    out = tmp_path / "shared.pdf"
+    _ok(irkit("report", "--redact", "-o", str(out), key=a, case=root))
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)
+    assert "payroll-db-7" not in text and "[REDACTED] sha256:" in text and "database" in text
+    assert irkit("verify", case=root).exit_code == 0

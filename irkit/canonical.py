@@ -58,7 +58,7 @@ _ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 _NON_BMP = re.compile(rb"[\xf0-\xf4]")
 
 
-def _has_float(value: Any) -> bool:
+def has_float(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -70,10 +70,6 @@ def _has_float(value: Any) -> bool:
         elif kind is float:
             return True
     return False
-
-
-def has_float(value: Any) -> bool:
-    return _has_float(value)
 
 
 def parse_fast(line: bytes) -> dict[str, Any] | None:
@@ -105,21 +101,11 @@ def parse_canonical(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
     entry, so it tries orjson first: for objects without floats, without integers beyond
     2^53 and without non-BMP characters, orjson's sorted compact output is byte-identical to
     RFC 8785 (tests/unit/test_canonical.py checks this against rfc8785 on random documents).
-    Anything else takes the exact path.
+    Anything else takes the exact path, which also names the problem.
     """
-    if line.isascii() or _NON_BMP.search(line) is None:
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            pass  # let the exact path name the problem
-        else:
-            if type(obj) is dict and not _has_float(obj):
-                try:
-                    fast = orjson.dumps(obj, option=_ORJSON_CANONICAL)
-                except TypeError:
-                    fast = b""  # an integer beyond 2^53: the exact path decides
-                if fast == line:
-                    return obj, None
+    obj = parse_fast(line)
+    if obj is not None and not has_float(obj):
+        return obj, None
     return _parse_exact(line)
 
 

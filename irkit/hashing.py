@@ -133,14 +133,18 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | _NOATIME
 
 
+def _open_ro(path: bytes, nofollow: int) -> int:
+    try:
+        return os.open(path, _OPEN_FLAGS | nofollow)
+    except PermissionError:  # O_NOATIME needs ownership
+        return os.open(path, (_OPEN_FLAGS & ~_NOATIME) | nofollow)
+
+
 def _hash_open(
     path: bytes, algorithms: Sequence[str], nofollow: int, *, fallback: bool = False
 ) -> FileRecord:
     try:
-        try:
-            fd = os.open(path, _OPEN_FLAGS | nofollow)
-        except PermissionError:  # O_NOATIME needs ownership
-            fd = os.open(path, (_OPEN_FLAGS & ~_NOATIME) | nofollow)
+        fd = _open_ro(path, nofollow)
     except OSError as exc:
         if fallback:  # replaced by a symlink or removed since the listing: look again
             return hash_path(path, algorithms)
@@ -275,15 +279,15 @@ def _hash_batch(bounds: tuple[int, int]) -> list[FileRecord | tuple[int, list[st
     """Worker: hash paths[first:last]; bytes done go to a shared counter for the progress.
 
     A plain file comes back as (size, digests), not as a record: pickling 20,000 records
-    and unpickling them in the parent measured as a tenth of the whole run.
+    and unpickling them in the parent measured as a tenth of the whole run. Anything else
+    comes back as hash_path's record.
     """
     assert _forked is not None
     paths, regular, algorithms, follow, counter = _forked
     out: list[FileRecord | tuple[int, list[str]]] = []
-    lean = len(algorithms) == 1 and not follow
     for i in range(*bounds):
-        if lean and regular[i]:
-            quick = _hash_lean(paths[i], algorithms[0])
+        if regular[i] and not follow:
+            quick = _hash_lean(paths[i], algorithms)
             if quick is not None:
                 out.append(quick)
                 if counter is not None:
@@ -294,41 +298,34 @@ def _hash_batch(bounds: tuple[int, int]) -> list[FileRecord | tuple[int, list[st
         if counter is not None:
             with counter.get_lock():
                 counter.value += record.size
-        if record.kind == "file" and record.note is None:
-            out.append((record.size, list(record.digests.values())))
-        else:
-            out.append(record)
+        out.append(record)
     return out
 
 
-def _hash_lean(path: bytes, algorithm: str) -> tuple[int, list[str]] | None:
-    """The common case of a tree with the fewest calls and objects: a regular file, one
-    digest. None for anything else (hash_path then looks again and records it properly)."""
+def _hash_lean(path: bytes, algorithms: Sequence[str]) -> tuple[int, list[str]] | None:
+    """The common case of a tree with the fewest calls and objects: a regular file that
+    stays put while read. None for anything else: hash_path then looks again and records
+    what it finds (an error, a swapped path, a file that changed)."""
     try:
-        fd = os.open(path, _OPEN_FLAGS | os.O_NOFOLLOW)
+        fd = _open_ro(path, os.O_NOFOLLOW)
     except OSError:
         return None
     try:
         opened = os.fstat(fd)
         if not stat.S_ISREG(opened.st_mode):
             return None
-        expected = opened.st_size
-        h = _CONSTRUCTORS[algorithm]()
-        buf = _buffer()
-        size = 0
-        while n := os.readv(fd, [buf]):
-            size += n
-            h.update(buf[:n])
-            if n < CHUNK and size == expected:
-                break
+        digests, size = hash_fd(fd, algorithms, opened.st_size)
         after = os.fstat(fd)
     except OSError:
         return None
     finally:
         os.close(fd)
-    if size != expected or (after.st_size, after.st_mtime_ns) != (size, opened.st_mtime_ns):
-        return None  # changed meanwhile: hash_path reads it again and says so
-    return size, [h.hexdigest()]
+    if size != opened.st_size or (after.st_size, after.st_mtime_ns) != (
+        size,
+        opened.st_mtime_ns,
+    ):
+        return None
+    return size, list(digests.values())
 
 
 def _hash_in_processes(

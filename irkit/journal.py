@@ -91,25 +91,6 @@ class LockedJournal:
                 hint="run `irkit repair` to set it aside, then retry",
             )
 
-    def last_line(self) -> tuple[int, bytes] | None:
-        """(offset, bytes) of the last complete line, read backwards from the end."""
-        size = self.size()
-        if size == 0:
-            return None
-        end = size - 1  # the final newline
-        chunk = 64 * 1024
-        pos = end
-        buf = b""
-        while pos > 0:
-            start = max(0, pos - chunk)
-            buf = self.read_range(start, pos) + buf
-            nl = buf.rfind(b"\n")
-            if nl >= 0:
-                offset = start + nl + 1
-                return offset, buf[nl + 1 :]
-            pos = start
-        return 0, buf
-
     def append_line(self, line: bytes) -> int:
         """Write `line` + newline at the end and fsync; on failure, cut back what was written."""
         if b"\n" in line:

@@ -47,6 +47,11 @@ class IrkitGroup(click.Group):
         except IrkitError as exc:
             cls = CliProblems if exc.exit_code == EXIT_PROBLEMS else CliBadInput
             raise cls(exc) from exc
+        except OSError as exc:
+            # what the library could not foresee (disk full, I/O error): still one line, and
+            # the journal has already cut back whatever it had begun to write
+            where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
+            raise CliBadInput(IrkitError(f"{where}{exc.strerror or exc}")) from exc
 
 
 def app_dir() -> Path:

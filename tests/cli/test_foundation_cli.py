@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import KeyFiles, Runner
 
 
@@ -261,3 +263,27 @@ def test_demo_and_python_m(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 2 and "not empty" in r.stderr
+
+
+def test_disk_full_is_one_line_and_leaves_the_journal(
+    irkit: Runner, key_files: KeyFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    case_dir = _open(irkit, key_files, tmp_path)
+    journal = case_dir / "journal.jsonl"
+    before = journal.read_bytes()
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        if os.fstat(fd).st_ino == journal.stat().st_ino:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", full_disk)
+    r = irkit("note", "add", "cannot land", key=key_files.alice, case=case_dir)
+    monkeypatch.setattr(os, "write", real_write)
+    assert r.exit_code == 2
+    assert r.output.strip() == "irkit: error: No space left on device"
+    assert journal.read_bytes() == before

@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from irkit import keys
 from irkit.case import Case
 from irkit.journal import scan_bytes
@@ -39,8 +41,7 @@ APPENDER = textwrap.dedent(
         from irkit.entry import build_line
         from irkit.journal import GENESIS_PREV, Journal, entry_hash
 
-        with Journal(case.journal_path).locked() as locked:
-            offset, last = locked.last_line()
+        last = case.journal_path.read_bytes().splitlines()[-1]
         seq, prev = int(last.split(b'"seq":')[1].split(b",")[0]) + 1, entry_hash(last)
         batch = []
         for i in range(count):
@@ -177,3 +178,32 @@ def test_four_processes_append_concurrently(case: Case, key_files: object, tmp_p
             int(e.body["text"].split()[1]) for e in texts if e.body["text"].startswith(f"p{n} ")
         ]
         assert mine == list(range(250))
+
+
+def test_a_failed_write_is_cut_back(
+    case: Case, alice: keys.Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up half-way through an entry: the partial bytes are removed, the error
+    reaches the caller, and the journal is byte for byte what it was."""
+    import errno
+
+    from irkit.notes import add_note
+
+    before = case.journal_path.read_bytes()
+    real_write = os.write
+    calls = {"n": 0}
+
+    def full_disk(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real_write(fd, bytes(data)[:10])  # a short write: part of the line lands
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(Exception, match="space"):
+        add_note(case, alice, "this note cannot be written in full")
+    monkeypatch.setattr(os, "write", real_write)
+    assert calls["n"] == 2
+    assert case.journal_path.read_bytes() == before
+    add_note(case, alice, "the next note appends cleanly")
+    assert verify(case.root).ok

@@ -185,7 +185,7 @@ def collect(
             else:
                 # one read of the source: copied, SHA-256 and MD5 at once; the copy is then
                 # read back and re-hashed by the store
-                blob = case.store.put_file(Path(os.fsdecode(raw)), extra=extra)
+                blob = case.store.put_file(Path(os.fsdecode(raw)), extra=extra, sync=False)
                 stored.append(blob)
                 sha256, size, others = blob.sha256, blob.size, blob.extra
                 after = os.lstat(raw)
@@ -213,6 +213,7 @@ def collect(
         body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
         if skipped:
             body["skipped"] = skipped
+        case.store.sync_all(stored)  # every copy durable before the entry names it
         if location:
             body["location"] = location
         if description:

@@ -148,3 +148,44 @@ def test_a_plain_collection_carries_no_skipped_field(
     case: Case, bob: keys.Signer, source: Path
 ) -> None:
     assert "skipped" not in collect(case, bob, [source]).body
+
+
+def test_a_folder_costs_one_sync_not_one_per_file(
+    case: Case, bob: keys.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collecting many small files must not fsync each copy: one syncfs of the store's file
+    system makes them all durable before the entry that names them is written."""
+    from irkit import store
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"f{i:02d}.log").write_text(f"line {i}\n")
+    synced: list[int] = []
+    real_fsync, real_syncfs = os.fsync, store._syncfs
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    calls: list[Path] = []
+    monkeypatch.setattr(store, "_syncfs", lambda p: calls.append(p) or real_syncfs(p))
+    e = collect(case, bob, [folder])
+    assert len(e.body["items"]) == 60
+    assert len(calls) == 1
+    assert len(synced) < 10  # the journal's own appends, not one per copy
+    assert verify(case.root).ok
+
+
+def test_without_syncfs_each_copy_is_fsynced(
+    case: Case, bob: keys.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from irkit import store
+
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"f{i}.log").write_text(f"line {i}\n")
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(store, "_syncfs", lambda p: False)
+    collect(case, bob, [folder])
+    assert len(synced) >= 5
+    assert verify(case.root).ok

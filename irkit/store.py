@@ -1,8 +1,9 @@
 """The content-addressed evidence store: `evidence/sha256/ab/<digest>`, read-only copies.
 
-A copy is written to a temporary file while the source is hashed, fsynced, read back and
-re-hashed, made read-only, and only then renamed into place: a name in the store always
-holds exactly the bytes its digest says.
+A copy is written to a temporary file while the source is hashed, read back and re-hashed,
+made read-only, and only then renamed into place: a name in the store always holds exactly
+the bytes its digest says. It is made durable (an fsync, or one syncfs for a whole folder)
+before any journal entry names it.
 """
 
 from __future__ import annotations

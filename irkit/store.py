@@ -214,7 +214,7 @@ class EvidenceStore:
         created = [b for b in blobs if b.created]
         if not created:
             return
-        if _syncfs(self.root):
+        if len(created) > 1 and _syncfs(self.root):  # one file: its own fsync is narrower
             return
         folders = set()
         for blob in created:

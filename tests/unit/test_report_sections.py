@@ -363,3 +363,18 @@ def test_confidential_lifecycle_text_is_withheld(
         assert needle.encode() not in pdf and needle.encode() not in raw, needle
         assert _clean(withheld(full)) in text, needle
     assert "Bob" in text  # what was not marked stays readable
+
+
+def test_long_tables_repeat_their_header_on_every_page(
+    case: Case, alice: Signer, tmp_path: Path
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for i in range(150):
+        (folder / f"host-{i:03d}.log").write_text(f"log {i}\n")
+    collect(case, alice, [folder], description="many logs")
+    pages = _pages(export.render(case.read_entries().entries, "incident", redact=False))
+    with_rows = [p for p in pages if re.search(r"E-0\d{3}", p) and "host-" in p]
+    assert len(with_rows) >= 3  # the inventory spans several pages
+    for page in with_rows:
+        assert "Path as collected" in page and "SHA-256" in page

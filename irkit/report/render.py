@@ -750,10 +750,9 @@ class _Builder:
             )
             if len(form.events) > 1:
                 self.story.append(KeepTogether([Spacer(0, 2 * mm), custody_chain(form, WIDTH)]))
-            # a form moves whole to the next page when it fits there, else it flows on
-            form_parts = self.story[start:]
-            del self.story[start:]
-            self.story.append(KeepTogether(form_parts))
+            # one form per page, as paper custody forms are (a long chain flows on); a page
+            # break is also far cheaper than KeepTogether, which lays each form out twice
+            self.story.insert(start, PageBreak())
 
     def backups(self) -> None:
         m = self.m

@@ -70,6 +70,9 @@ class EvidenceCollected(Body):
     items: list[EvidenceItem] = Field(min_length=1)
     # Written only when something was skipped, so earlier entries stay byte-identical.
     skipped: list[SkippedPath] = Field(default_factory=list)
+    # Written only when true: the paths and description name people or secrets, and a
+    # shared (redacted) report shows their digests instead.
+    confidential: bool = False
 
 
 def _what(mode: int) -> str:
@@ -151,6 +154,7 @@ def collect(
     location: str | None = None,
     by_reference: bool = False,
     md5: bool = False,
+    confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
     """Copy (or, by reference, hash in place) every file under `paths`; one signed entry.
@@ -213,6 +217,8 @@ def collect(
         body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
         if skipped:
             body["skipped"] = skipped
+        if confidential:
+            body["confidential"] = True
         case.store.sync_all(stored)  # every copy durable before the entry names it
         if location:
             body["location"] = location

@@ -35,6 +35,12 @@ def evidence_group() -> None:
     help="Too large to copy (disk images): hash in place and record the path.",
 )
 @click.option("--md5", is_flag=True, help="Also record MD5 (same read), for forms that ask.")
+@click.option(
+    "--confidential",
+    is_flag=True,
+    help="Paths and description name people or secrets: shared (--redact) reports show "
+    "only their digests.",
+)
 @case_option
 @key_options
 @json_option
@@ -44,6 +50,7 @@ def collect_cmd(
     location: str | None,
     by_reference: bool,
     md5: bool,
+    confidential: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -63,6 +70,7 @@ def collect_cmd(
         location=location,
         by_reference=by_reference,
         md5=md5,
+        confidential=confidential,
     )
     if as_json:
         print_json(entry.to_json())

@@ -592,15 +592,17 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
         b = e.body
         signatures[e.seq] = signature(e)
         if e.kind == "evidence.collected":
+            secret = b.get("confidential")  # paths and description name people or secrets
+            description = b.get("description") or ""
             for item in b.get("items", []):
                 rows[item["id"]] = EvidenceRow(
                     item["id"],
-                    str(item.get("path", "")),
+                    _secret(model, item.get("path", ""), secret),
                     int(item.get("size", 0)),
                     str(item.get("sha256", "")),
                     e.recorded,
                     names.get(e.actor, e.actor),
-                    description=str(b.get("description") or ""),
+                    description=_secret(model, description, secret) if description else "",
                     host=str(b.get("host") or ""),
                     location=str(b.get("location") or ""),
                     md5=str(item.get("md5") or ""),
@@ -626,7 +628,7 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
                 problems.setdefault(item_id, []).append(
                     f"entry #{e.seq} signature: {signatures[e.seq]}"
                 )
-        detail = _log_detail(e, state, person)
+        detail = _log_detail(e, state, person, model)
         model.custody_log.append(
             CustodyLogRow(
                 e.seq,
@@ -664,11 +666,14 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
         )
 
 
-def _log_detail(e: Entry, state: Any, person: Any) -> str:
+def _log_detail(e: Entry, state: Any, person: Any, model: ReportModel) -> str:
     b = e.body
     if e.kind == "evidence.collected":
         where = f" at {b['location']}" if b.get("location") else ""
-        return f"collected on {b.get('host')}{where}: {b.get('description') or ''}".strip()
+        said = (
+            _secret(model, b["description"], b.get("confidential")) if b.get("description") else ""
+        )
+        return f"collected on {b.get('host')}{where}: {said}".strip()
     if e.kind == "custody.released":
         return f"{b.get('transfer')} to {person(b.get('to'))} for {b.get('purpose')}"
     if e.kind == "custody.accepted":

@@ -378,3 +378,26 @@ def test_long_tables_repeat_their_header_on_every_page(
     assert len(with_rows) >= 3  # the inventory spans several pages
     for page in with_rows:
         assert "Path as collected" in page and "SHA-256" in page
+
+
+@pytest.mark.parametrize("template", ["incident", "custody"])
+def test_confidential_collection_withholds_paths_and_description(
+    case: Case, alice: Signer, tmp_path: Path, template: str
+) -> None:
+    folder = tmp_path / "home-kangaroo"
+    folder.mkdir()
+    secret_file = folder / "platypus-payroll.xlsx"
+    secret_file.write_bytes(b"salaries")
+    collect(case, alice, [folder], description="laptop of Mr Koala", confidential=True)
+    collect(case, alice, [tmp_path / "home-kangaroo"], description="second copy, public")
+    entries = case.read_entries().entries
+    plain = _clean("\n".join(_pages(export.render(entries, template, redact=False))))
+    pdf = export.render(entries, template, redact=True)
+    text = _clean("\n".join(_pages(pdf)))
+    raw = qpdf_decompressed(pdf, tmp_path)
+    assert "Koala" in plain and "platypus" in plain
+    assert _clean(withheld(str(secret_file))) in text
+    assert _clean(withheld("laptop of Mr Koala")) in text
+    assert b"Koala" not in raw and b"Koala" not in pdf
+    # the second, public collection of the same folder still shows its paths
+    assert "platypus" in text

@@ -49,11 +49,14 @@ FIELDS = (
     "assignee",
     "owner",
     "phase",
+    # free text for the report's outcome sections (up to 4000 characters)
+    "root-cause",
+    "lessons-learned",
 )
 OUTCOMES = ("true-positive", "false-positive", "benign", "duplicate", "not-an-incident", "other")
 LINK_TYPES = ("related", "problem", "change", "known-error")
 
-FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=200)] | int | list[Label]
+FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=4000)] | int | list[Label]
 
 
 # -- entry bodies --------------------------------------------------------------------------
@@ -98,7 +101,16 @@ class StateChanged(Markable):
 
 class FieldChanged(Markable):
     field: Literal[
-        "impact", "urgency", "severity", "category", "assets", "assignee", "owner", "phase"
+        "impact",
+        "urgency",
+        "severity",
+        "category",
+        "assets",
+        "assignee",
+        "owner",
+        "phase",
+        "root-cause",
+        "lessons-learned",
     ]
     old: FieldValue | None
     new: FieldValue | None

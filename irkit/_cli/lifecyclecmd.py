@@ -216,7 +216,18 @@ def assign_cmd(
 @click.argument(
     "field",
     type=click.Choice(
-        ["impact", "urgency", "severity", "category", "assets", "assignee", "owner", "phase"]
+        [
+            "impact",
+            "urgency",
+            "severity",
+            "category",
+            "assets",
+            "assignee",
+            "owner",
+            "phase",
+            "root-cause",
+            "lessons-learned",
+        ]
     ),
 )
 @click.argument("value")
@@ -236,7 +247,7 @@ def set_cmd(
     """Record a field: impact/urgency (1 = highest; they give the priority), severity,
     category, assets (comma-separated), assignee, owner (the desk keeps ownership when
     escalating), phase (identification, containment, eradication, recovery,
-    lessons-learned)."""
+    lessons-learned), root-cause and lessons-learned (free text the report shows)."""
     from irkit import desk
 
     case = open_case(case_dir)

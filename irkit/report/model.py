@@ -255,6 +255,8 @@ def _incident(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
     if inc.opened is not None:
         facts.append(("Opened", inc.opened.isoformat()))
     for name, value in sorted(inc.fields.items()):
+        if name in ("root-cause", "lessons-learned"):
+            continue  # long text: their own sections show it
         facts.append((name.capitalize(), _secret(model, value, name in inc.secret_fields)))
     if inc.priority is not None:
         model.priority = f"P{inc.priority}"
@@ -318,6 +320,12 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
             ("Resolution code", str(res.get("code"))),
             ("Outcome", str(res.get("outcome"))),
         ]
+    if inc.fields.get("root-cause"):
+        cause = _secret(model, inc.fields["root-cause"], "root-cause" in inc.secret_fields)
+        model.root_cause.append(("Root cause", cause))
+    if inc.fields.get("lessons-learned"):
+        secret = "lessons-learned" in inc.secret_fields
+        model.lessons.append(_secret(model, inc.fields["lessons-learned"], secret))
     if inc.fields.get("category"):
         category = _secret(model, inc.fields["category"], "category" in inc.secret_fields)
         model.root_cause.append(("Category", category))
@@ -431,7 +439,7 @@ def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
     model.handler = model.handler or model.opener
     model.root_cause += [("Responder note", t) for t in _tagged(model.notes, CAUSE_TAGS)]
     model.workarounds += _tagged(model.notes, WORKAROUND_TAGS)
-    model.lessons = _tagged(model.notes, LESSON_TAGS)
+    model.lessons += _tagged(model.notes, LESSON_TAGS)
     if any(e.kind == "evidence.collected" for e in entries):
         _evidence(model, entries, names)
     model.backups = [_backup_row(e, names) for e in entries if e.kind.startswith("backup.")]

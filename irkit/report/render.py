@@ -790,8 +790,8 @@ class _Builder:
             self.kv(self.m.root_cause)
         else:
             self.para(
-                "Not recorded: no resolution code, category, linked problem record or note "
-                "tagged root-cause in the journal shown."
+                "Not recorded: no root-cause field, resolution code, category, linked problem "
+                "record or note tagged root-cause in the journal shown."
             )
 
     def workaround(self) -> None:
@@ -821,8 +821,8 @@ class _Builder:
         self.h2("Lessons learned")
         self.listing(
             self.m.lessons,
-            "Not recorded: irkit has no lessons-learned incident field and no note is tagged "
-            "lessons-learned.",
+            "Not recorded: no lessons-learned incident field (irkit case set "
+            "lessons-learned TEXT) and no note tagged lessons-learned.",
         )
 
     def kpis(self) -> None:

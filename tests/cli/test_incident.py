@@ -281,3 +281,24 @@ def test_confidential_flag_reaches_the_entry_and_the_redacted_report(
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)
     assert "payroll-db-7" not in text and "[REDACTED] sha256:" in text and "database" in text
     assert irkit("verify", case=root).exit_code == 0
+
+
+def test_root_cause_and_lessons_learned_reach_the_report(
+    irkit: Runner, case: Case, key_files: KeyFiles, tmp_path: Path
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    root, a = case.root, key_files.alice
+    cause = "An expired deploy token was reused from a public CI log."
+    lesson = "Scan CI logs for secrets before they are published. " * 20  # long text
+    _ok(irkit("case", "set", "root-cause", cause, key=a, case=root))
+    _ok(irkit("case", "set", "lessons-learned", lesson.strip(), key=a, case=root))
+    out = tmp_path / "r.pdf"
+    _ok(irkit("report", "-o", str(out), key=a, case=root))
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)
+    flat = "".join(text.split())
+    assert "".join(cause.split()) in flat
+    assert "".join(lesson.split()) in flat
+    assert irkit("case", "set", "root-cause", "x" * 4001, key=a, case=root).exit_code == 2

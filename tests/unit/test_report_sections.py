@@ -272,7 +272,7 @@ def test_sections_say_not_recorded_on_an_empty_case(case: Case) -> None:
     for needle in (
         "Notresolvedinthejournalshown",
         "Nocustomerconfirmationrecorded",
-        "Notrecorded:irkithasnolessons-learned",
+        "Notrecorded:nolessons-learnedincidentfield",
     ):
         assert needle in flat
     assert (

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
@@ -40,7 +40,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_STATES = frozenset({"new", "assigned", "in_progress", "pending"})
 IR_PHASES = ("identification", "containment", "eradication", "recovery", "lessons-learned")
-FIELDS = (
+FieldName = Literal[
     "impact",
     "urgency",
     "severity",
@@ -52,7 +52,8 @@ FIELDS = (
     # free text for the report's outcome sections (up to 4000 characters)
     "root-cause",
     "lessons-learned",
-)
+]
+FIELDS: tuple[str, ...] = get_args(FieldName)
 OUTCOMES = ("true-positive", "false-positive", "benign", "duplicate", "not-an-incident", "other")
 LINK_TYPES = ("related", "problem", "change", "known-error")
 
@@ -100,18 +101,7 @@ class StateChanged(Markable):
 
 
 class FieldChanged(Markable):
-    field: Literal[
-        "impact",
-        "urgency",
-        "severity",
-        "category",
-        "assets",
-        "assignee",
-        "owner",
-        "phase",
-        "root-cause",
-        "lessons-learned",
-    ]
+    field: FieldName
     old: FieldValue | None
     new: FieldValue | None
     reason: Text

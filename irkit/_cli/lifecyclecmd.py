@@ -19,6 +19,7 @@ from irkit._cli._common import (
     print_json,
 )
 from irkit.errors import InputError
+from irkit.lifecycle import FIELDS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -215,20 +216,7 @@ def assign_cmd(
 @case_group.command("set", short_help="Record impact, urgency, severity, category, assets...")
 @click.argument(
     "field",
-    type=click.Choice(
-        [
-            "impact",
-            "urgency",
-            "severity",
-            "category",
-            "assets",
-            "assignee",
-            "owner",
-            "phase",
-            "root-cause",
-            "lessons-learned",
-        ]
-    ),
+    type=click.Choice(FIELDS),
 )
 @click.argument("value")
 @click.option("--reason", default="", help="Why it changes.")

@@ -14,6 +14,7 @@ import subprocess
 import tomllib
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,15 +45,11 @@ class SqliteRule(_Strict):
     min_rows: dict[str, _Count] = {}
 
 
-class PostgresRule(_Strict):
+class PostgresRule(SqliteRule):
     """A pg_dump file (custom or plain) restored into a throwaway cluster, then counted.
     Unqualified table names mean schema `public`; `integrity = false` tolerates restore
     errors (e.g. an extension this machine lacks) and lets the table checks decide."""
 
-    glob: str
-    integrity: bool = True
-    tables: list[str] = []
-    min_rows: dict[str, _Count] = {}
     timeout: Annotated[int, Field(ge=1, le=86400)] = 3600
 
 
@@ -163,17 +160,12 @@ def _check_sqlite(root: Path, rule: SqliteRule) -> list[Finding]:
                 names = {
                     r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
                 }
-                for table in rule.tables:
-                    if table not in names:
-                        problems.append(f"table {table} missing")
-                for table, least in rule.min_rows.items():
-                    if table not in names:
-                        problems.append(f"table {table} missing")
-                        continue
+
+                def count(table: str, con: sqlite3.Connection = con) -> int:
                     query = f"SELECT count(*) FROM {_quote(table)}"  # noqa: S608 (quoted identifier)
-                    (n,) = con.execute(query).fetchone()
-                    if n < least:
-                        problems.append(f"table {table}: {n} row(s), at least {least} expected")
+                    return int(con.execute(query).fetchone()[0])
+
+                problems += _table_problems(rule, names.__contains__, count)
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
@@ -255,6 +247,25 @@ def _check_command(root: Path, rule: CommandRule) -> list[Finding]:
     return [Finding("command", proc.returncode == 0, msg)]
 
 
+def _table_problems(
+    rule: SqliteRule, exists: Callable[[str], bool], count: Callable[[str], int]
+) -> list[str]:
+    """The spec's table expectations (SQLite and PostgreSQL alike) against one database;
+    rows are counted only for the tables that name a minimum."""
+    problems = [f"table {t} missing" for t in rule.tables if not exists(t)]
+    for table, least in rule.min_rows.items():
+        if not exists(table):
+            problems.append(f"table {table} missing")
+        elif (n := count(table)) < least:
+            problems.append(f"table {table}: {n} row(s), at least {least} expected")
+    return problems
+
+
+def _counted_problems(rule: SqliteRule, rows: dict[tuple[str, str], int]) -> list[str]:
+    """`_table_problems` for a database whose tables were all counted already."""
+    return _table_problems(rule, lambda t: _table_key(t) in rows, lambda t: rows[_table_key(t)])
+
+
 def _table_key(name: str) -> tuple[str, str]:
     schema, dot, table = name.partition(".")
     return (schema, table) if dot else ("public", name)
@@ -297,16 +308,7 @@ def _check_postgres(root: Path, rule: PostgresRule, out: Checked) -> None:
             out.findings.append(Finding("postgres", False, msg))
             continue
         rows = {(t.schema, t.name): t.rows for t in got.tables}
-        problems: list[str] = []
-        for table in rule.tables:
-            if _table_key(table) not in rows:
-                problems.append(f"table {table} missing")
-        for table, least in rule.min_rows.items():
-            n = rows.get(_table_key(table))
-            if n is None:
-                problems.append(f"table {table} missing")
-            elif n < least:
-                problems.append(f"table {table}: {n} row(s), at least {least} expected")
+        problems = _counted_problems(rule, rows)
         if problems:
             out.findings.extend(
                 Finding("postgres", False, f"{rel}: {m}") for m in dict.fromkeys(problems)

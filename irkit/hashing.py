@@ -5,7 +5,7 @@ batches of files: threads measured well below the cores' combined speed here (ev
 open, stat and read loop runs under the GIL, and the handoffs between threads cost more than
 the per-file work). Each worker reads 64 KiB at a time into one reusable buffer (larger
 reads measured slower: the data no longer fits the CPU cache between read and hash). Without
-fork, or for a handful of files, a thread pool does the work.
+fork, beside other threads, or for a handful of files, a thread pool does the work.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import os
 import stat
+import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -76,23 +77,37 @@ def hash_fd(fd: int, algorithms: Sequence[str], expected: int = -1) -> tuple[dic
     catches a file that grew meanwhile.
     """
     hashers = [_CONSTRUCTORS[name]() for name in algorithms]
+    size = _feed(fd, hashers, expected)
+    return {name: h.hexdigest() for name, h in zip(algorithms, hashers, strict=True)}, size
+
+
+def _feed(fd: int, hashers: list[Any], expected: int) -> int:
     buf = _buffer()
     size = 0
     readinto = os.readv
+    if len(hashers) == 1:
+        update = hashers[0].update
+        while True:
+            n = readinto(fd, [buf])
+            if not n:
+                return size
+            size += n
+            if n < CHUNK:
+                update(buf[:n])
+                if size == expected:
+                    return size
+            else:
+                update(buf)
     while True:
         n = readinto(fd, [buf])
         if not n:
-            break
-        if n < CHUNK and size + n == expected:
-            for h in hashers:
-                h.update(buf[:n])
-            size += n
-            break
+            return size
         size += n
-        chunk = buf[:n]
+        chunk = buf[:n] if n < CHUNK else buf
         for h in hashers:
             h.update(chunk)
-    return {name: h.hexdigest() for name, h in zip(algorithms, hashers, strict=True)}, size
+        if n < CHUNK and size == expected:
+            return size
 
 
 def hash_path(
@@ -248,8 +263,9 @@ def hash_paths(
 ) -> list[FileRecord]:
     """Hash every file under `roots`; records come back in walk order.
 
-    `processes`: None chooses (forked workers for a tree of files where fork exists, else
-    threads); the library's callers inside a larger program may pass False.
+    `processes`: None chooses forked workers for a tree of files where fork exists and
+    no other thread runs (forking a threaded program can copy a lock another thread holds),
+    else threads; True forks whenever it can.
     """
     listed = list(walk_typed(roots, follow_symlinks=follow_symlinks))
     paths = [path for path, _ in listed]
@@ -257,12 +273,11 @@ def hash_paths(
     count = len(paths)
     total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
     cores = os.cpu_count() or 1
+    can_fork = hasattr(os, "fork")
     if processes is None:
-        import multiprocessing  # not at module level: a few ms of every CLI start
-
-        processes = "fork" in multiprocessing.get_all_start_methods()
+        processes = can_fork and threading.active_count() == 1
     workers = max(1, min(jobs or cores, count // _PROCESS_MIN_FILES))
-    if processes and workers > 1:
+    if processes and can_fork and workers > 1:
         return _hash_in_processes(
             paths, regular, algorithms, workers, follow_symlinks, progress, total
         )
@@ -271,61 +286,10 @@ def hash_paths(
     )
 
 
-# Set just before the workers fork, so they inherit the path list instead of receiving it.
-_forked: tuple[list[bytes], list[bool], Sequence[str], bool, Any] | None = None
-
-
-def _hash_batch(bounds: tuple[int, int]) -> list[FileRecord | tuple[int, list[str]]]:
-    """Worker: hash paths[first:last]; bytes done go to a shared counter for the progress.
-
-    A plain file comes back as (size, digests), not as a record: pickling 20,000 records
-    and unpickling them in the parent measured as a tenth of the whole run. Anything else
-    comes back as hash_path's record.
-    """
-    assert _forked is not None
-    paths, regular, algorithms, follow, counter = _forked
-    out: list[FileRecord | tuple[int, list[str]]] = []
-    for i in range(*bounds):
-        if regular[i] and not follow:
-            quick = _hash_lean(paths[i], algorithms)
-            if quick is not None:
-                out.append(quick)
-                if counter is not None:
-                    with counter.get_lock():
-                        counter.value += quick[0]
-                continue
-        record = hash_path(paths[i], algorithms, follow_symlinks=follow, known_regular=regular[i])
-        if counter is not None:
-            with counter.get_lock():
-                counter.value += record.size
-        out.append(record)
-    return out
-
-
-def _hash_lean(path: bytes, algorithms: Sequence[str]) -> tuple[int, list[str]] | None:
-    """The common case of a tree with the fewest calls and objects: a regular file that
-    stays put while read. None for anything else: hash_path then looks again and records
-    what it finds (an error, a swapped path, a file that changed)."""
-    try:
-        fd = _open_ro(path, os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode):
-            return None
-        digests, size = hash_fd(fd, algorithms, opened.st_size)
-        after = os.fstat(fd)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if size != opened.st_size or (after.st_size, after.st_mtime_ns) != (
-        size,
-        opened.st_mtime_ns,
-    ):
-        return None
-    return size, list(digests.values())
+_DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64, "blake2b": 64}
+# A worker's verdict on one path, the first byte of its slot in the shared results.
+_TODO, _DONE, _CHANGED, _LOOK_AGAIN = 0, 1, 2, 3
+_SLOT_HEAD = struct.Struct("=BQ")  # verdict, bytes read
 
 
 def _hash_in_processes(
@@ -337,41 +301,189 @@ def _hash_in_processes(
     progress: Progress | None,
     total: int,
 ) -> list[FileRecord]:
-    import multiprocessing
+    """Forked workers write raw digests into one shared anonymous mapping, a slot per path.
 
-    global _forked
+    Nothing is pickled and no pool threads run in the parent: the Pool this replaced cost a
+    tenth of the run. Work is handed out as batch numbers through a pipe (a 4-byte read is
+    atomic), so the big files even out. A path a worker could not settle (an error, not a
+    plain file, a worker that died) is hashed again here by hash_path, which records what
+    it finds.
+    """
+    import mmap
+
     count = len(paths)
-    context = multiprocessing.get_context("fork")
-    counter = context.Value("q", 0) if progress is not None else None
-    # Many small batches, handed out in order: the large files even out between workers
-    # and the results arrive in walk order.
-    step = max(1, -(-count // (workers * _BATCHES_PER_WORKER)))
-    batches = [(first, min(count, first + step)) for first in range(0, count, step)]
-    records: list[FileRecord] = []
-    _forked = (paths, regular, tuple(algorithms), follow_symlinks, counter)
-    try:
-        pool = context.Pool(workers)
-    finally:
-        _forked = None
     names = tuple(algorithms)
-    with pool:
-        pending = pool.imap(_hash_batch, batches)
-        while len(records) < count:
-            try:
-                batch = pending.next(0.25) if progress is not None else next(pending)
-            except multiprocessing.TimeoutError:
-                batch = []
-            for item in batch:
-                if isinstance(item, FileRecord):
-                    records.append(item)
-                else:
-                    size, digests = item
-                    path = paths[len(records)]
-                    records.append(
-                        FileRecord(path, "file", size, dict(zip(names, digests, strict=True)))
+    width = _SLOT_HEAD.size + sum(_DIGEST_SIZES[a] for a in names)
+    shared = mmap.mmap(-1, count * width + 16 * workers)  # + bytes, files per worker
+    tally = count * width
+    # At most 4 KiB of batch numbers: written before the fork, they must fit an empty pipe
+    # (a pipe holds at least one page, even past the per-user pipe limits).
+    batches = min(workers * _BATCHES_PER_WORKER, 1024)
+    step = max(1, -(-count // batches))
+    queue_r, queue_w = os.pipe()
+    done_r, done_w = os.pipe()
+    try:
+        os.write(queue_w, b"".join(_BATCH.pack(first) for first in range(0, count, step)))
+    finally:
+        os.close(queue_w)
+    pids: list[int] = []
+    try:
+        for number in range(workers):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover -- runs in the child (coverage does not follow)
+                status = 1
+                try:
+                    os.close(done_r)
+                    _work(
+                        paths,
+                        regular,
+                        names,
+                        follow_symlinks,
+                        shared,
+                        width,
+                        step,
+                        queue_r,
+                        tally + 16 * number,
                     )
-            if progress is not None and counter is not None:
-                progress(counter.value, len(records), total, count)
+                    status = 0
+                finally:
+                    os._exit(status)  # never the parent's atexit handlers or buffers
+            pids.append(pid)
+        os.close(done_w)
+        done_w = -1
+        if progress is not None:
+            import select
+
+            while not select.select([done_r], [], [], 0.25)[0] or os.read(done_r, 1):
+                totals = [0, 0]
+                for number in range(workers):
+                    got = _TALLY.unpack_from(shared, tally + 16 * number)
+                    totals[0] += got[0]
+                    totals[1] += got[1]
+                progress(totals[0], totals[1], total, count)
+        for pid in pids:
+            os.waitpid(pid, 0)
+        pids.clear()
+    finally:
+        for pid in pids:  # interrupted: take the workers down with us
+            try:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        for fd in (queue_r, done_r, done_w):
+            if fd >= 0:
+                os.close(fd)
+    records = _collect(paths, names, shared, width, follow_symlinks)
+    shared.close()
+    if progress is not None:
+        progress(sum(r.size for r in records), count, total, count)
+    return records
+
+
+_BATCH = struct.Struct("=I")
+_TALLY = struct.Struct("=QQ")
+
+
+def _work(
+    paths: list[bytes],
+    regular: list[bool],
+    names: tuple[str, ...],
+    follow: bool,
+    shared: Any,
+    width: int,
+    step: int,
+    queue: int,
+    tally: int,
+) -> None:  # pragma: no cover -- runs in forked children
+    """A worker: take batch numbers until the queue is empty; fill each path's slot."""
+    constructors = [_CONSTRUCTORS[a] for a in names]
+    pack_head = _SLOT_HEAD.pack_into
+    pack_tally = _TALLY.pack_into
+    head = _SLOT_HEAD.size
+    count = len(paths)
+    done_bytes = done_files = 0
+    while True:
+        got = os.read(queue, 4)
+        if len(got) < 4:
+            return
+        (first,) = _BATCH.unpack(got)
+        for i in range(first, min(count, first + step)):
+            verdict, size, hashers = _hash_quick(paths[i], constructors, regular[i] and not follow)
+            if verdict == _LOOK_AGAIN and follow:  # a symlink to follow, say
+                record = hash_path(paths[i], names, follow_symlinks=True)
+                if record.kind == "file" and not record.note:
+                    verdict, size = _DONE, record.size
+                    raw = b"".join(bytes.fromhex(record.digests[a]) for a in names)
+                    shared[i * width + head : (i + 1) * width] = raw
+            elif verdict != _LOOK_AGAIN:
+                at = i * width + head
+                for h in hashers:
+                    raw = h.digest()
+                    shared[at : at + len(raw)] = raw
+                    at += len(raw)
+            pack_head(shared, i * width, verdict, size)
+            done_bytes += size
+            done_files += 1
+        pack_tally(shared, tally, done_bytes, done_files)
+
+
+def _hash_quick(
+    path: bytes, constructors: list[Callable[[], Any]], listed_regular: bool
+) -> tuple[int, int, list[Any]]:
+    """The common case of a tree with the fewest calls and objects: a regular file, opened
+    without following links. Anything else is _LOOK_AGAIN, for hash_path to record."""
+    if not listed_regular:
+        return _LOOK_AGAIN, 0, []
+    try:
+        fd = _open_ro(path, os.O_NOFOLLOW)
+    except OSError:
+        return _LOOK_AGAIN, 0, []
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):
+            return _LOOK_AGAIN, 0, []
+        hashers = [c() for c in constructors]
+        size = _feed(fd, hashers, opened.st_size)
+        after = os.fstat(fd)
+    except OSError:
+        return _LOOK_AGAIN, 0, []
+    finally:
+        os.close(fd)
+    if size != opened.st_size or (after.st_size, after.st_mtime_ns) != (
+        size,
+        opened.st_mtime_ns,
+    ):
+        return _CHANGED, size, hashers
+    return _DONE, size, hashers
+
+
+def _collect(
+    paths: list[bytes], names: tuple[str, ...], shared: Any, width: int, follow: bool
+) -> list[FileRecord]:
+    head = _SLOT_HEAD.size
+    unpack_head = _SLOT_HEAD.unpack_from
+    cuts: list[tuple[str, int, int]] = []
+    at = head
+    for a in names:
+        cuts.append((a, at, at + _DIGEST_SIZES[a]))
+        at += _DIGEST_SIZES[a]
+    records: list[FileRecord] = []
+    view = memoryview(shared)
+    try:
+        for i, path in enumerate(paths):
+            base = i * width
+            verdict, size = unpack_head(shared, base)
+            if verdict in (_DONE, _CHANGED):
+                digests = {a: view[base + lo : base + hi].hex() for a, lo, hi in cuts}
+                record = FileRecord(path, "file", size, digests)
+                if verdict == _CHANGED:
+                    record.note = "changed while being hashed"
+                records.append(record)
+            else:  # not settled by a worker: look here, and record what is there
+                records.append(hash_path(path, names, follow_symlinks=follow))
+    finally:
+        view.release()
     return records
 
 

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,6 +163,12 @@ def _path_fields(path: bytes) -> dict[str, str]:
         return {"path_b64": base64.b64encode(path).decode("ascii")}
 
 
+def _host() -> str:
+    import socket  # not at module level: a few ms of every `irkit hash` start
+
+    return socket.gethostname()
+
+
 def write_json(
     records: Sequence[FileRecord], algorithms: Sequence[str], roots: Sequence[bytes], created: str
 ) -> bytes:
@@ -171,7 +176,7 @@ def write_json(
         "type": MANIFEST_TYPE,
         "version": 1,
         "tool": f"irkit {__version__}",
-        "host": socket.gethostname(),
+        "host": _host(),
         "created": created,
         "roots": [_path_fields(r) for r in roots],
         "algorithms": list(algorithms),
@@ -247,7 +252,7 @@ def write_dfxml(records: Iterable[FileRecord], algorithms: Sequence[str], create
         f'<dfxml xmlns="{DFXML_NS}" version="1.0">\n',
         "  <creator>\n",
         f"    <program>irkit</program>\n    <version>{escape(__version__)}</version>\n",
-        f"    <execution_environment><host>{escape(socket.gethostname())}</host>"
+        f"    <execution_environment><host>{escape(_host())}</host>"
         f"<start_time>{escape(created)}</start_time></execution_environment>\n",
         "  </creator>\n",
     ]

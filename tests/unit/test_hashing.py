@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,69 @@ def test_forked_workers_agree_with_one_thread(wide_tree: Path) -> None:
     assert all(expected[r.path] == r.digests["md5"] for r in forked if r.kind == "file")
     total = sum(r.size for r in serial)
     assert calls[-1] == (total, len(serial), total, len(serial))
+
+
+def test_a_worker_that_dies_leaves_nothing_unhashed(
+    wide_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-run (OOM killer, a bug): the parent hashes what it left."""
+    victim = os.fsencode(wide_tree / "a" / "f150")
+    quick = hashing._hash_quick
+
+    def dying(path: bytes, *args: object) -> object:
+        if path == victim:
+            os.kill(os.getpid(), 9)  # only ever reached in a forked worker
+        return quick(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashing, "_hash_quick", dying)
+    serial = hashing.hash_paths([os.fsencode(wide_tree)], ("sha256",), processes=False, jobs=1)
+    monkeypatch.setattr(hashing, "_hash_quick", dying)
+    forked = hashing.hash_paths([os.fsencode(wide_tree)], ("sha256",), processes=True, jobs=2)
+    assert [(r.path, r.kind, r.digests) for r in forked] == [
+        (r.path, r.kind, r.digests) for r in serial
+    ]
+    assert (
+        next(r for r in forked if r.path == victim).digests["sha256"]
+        == hashlib.sha256((wide_tree / "a" / "f150").read_bytes()).hexdigest()
+    )
+
+
+def test_a_worker_flags_a_file_that_changes_while_read(
+    wide_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The forked path keeps the before/after check: a touched file is flagged, not redone."""
+    feed = hashing._feed
+    touched = 77 * 97  # the size of a/f077: unique in the tree
+
+    def touching(fd: int, hashers: list[object], expected: int) -> int:
+        size = feed(fd, hashers, expected)
+        if expected == touched:
+            os.utime(fd, ns=(0, 1_000_000_000))  # what a writer would do to mtime
+        return size
+
+    monkeypatch.setattr(hashing, "_feed", touching)
+    records = hashing.hash_paths([os.fsencode(wide_tree)], ("sha256",), processes=True, jobs=2)
+    flagged = [r for r in records if r.note == "changed while being hashed"]
+    assert [r.path for r in flagged] == [os.fsencode(wide_tree / "a" / "f077")]
+    assert not flagged[0].ok
+
+
+def test_no_fork_beside_other_threads(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forking a threaded program can copy a lock another thread holds: threads then."""
+
+    def no_fork() -> int:
+        raise AssertionError("forked beside a running thread")
+
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        monkeypatch.setattr(os, "fork", no_fork)
+        records = hashing.hash_paths([os.fsencode(wide_tree)], ("sha256",))
+    finally:
+        release.set()
+        other.join()
+    assert len([r for r in records if r.kind == "file"]) > 300
 
 
 def test_a_path_swapped_after_listing_is_looked_at_again(tmp_path: Path) -> None:

@@ -89,3 +89,57 @@ def test_every_format_audits_and_names_each_category(irkit: Runner, tmp_path: Pa
         assert report["missing"][0].endswith("data/gone.txt")
         assert report["new"][0].endswith("data/fresh.txt")
         assert report["moved"][0]["to"].endswith("data/sub/moved.txt")
+
+
+def _run_on_terminal(args: list[str]) -> tuple[int, str]:
+    """Run irkit with stderr on a pseudo-terminal; what the terminal showed."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "irkit", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=follower,
+            timeout=120,
+        )
+    finally:
+        os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal has no writer left
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return proc.returncode, shown.decode()
+
+
+def test_progress_on_a_terminal_and_quiet_when_piped(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(200):  # enough for the forked workers
+        (root / f"f{i:03d}").write_bytes(os.urandom(1000 + i))
+    total = sum(1000 + i for i in range(200))
+    code, shown = _run_on_terminal(["hash", str(root), "-o", str(tmp_path / "m.sums")])
+    assert code == 0, shown
+    last = shown.strip().split("\r")[-1]
+    assert last.startswith("200/200 files, ") and "MB/s, ETA" in last
+    assert f"{total / 1e6:,.1f}/{total / 1e6:,.1f} MB" in last
+    piped = subprocess.run(
+        [sys.executable, "-m", "irkit", "hash", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert piped.stdout.count("\n") == 200

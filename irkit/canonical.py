@@ -18,7 +18,22 @@ SIG_FIELD = "sig"
 
 
 def canonical_bytes(obj: Any) -> bytes:
-    """RFC 8785 serialisation; raises ValueError for what JSON cannot carry exactly."""
+    """RFC 8785 serialisation; raises ValueError for what JSON cannot carry exactly.
+
+    Plain documents (dicts with str keys, lists, str, int, bool, None: no float, nothing
+    beyond 2^53, no non-BMP character) go through orjson, whose sorted compact output is then
+    byte-identical to RFC 8785 (tests/unit/test_canonical.py checks this against rfc8785 on
+    random documents) and twenty times faster: a folder collection's entry carries thousands
+    of items. Everything else takes rfc8785 itself.
+    """
+    if _plain(obj):
+        try:
+            fast = orjson.dumps(obj, option=_ORJSON_CANONICAL)
+        except TypeError:  # an integer beyond 2^53, a lone surrogate: rfc8785 decides
+            pass
+        else:
+            if fast.isascii() or _NON_BMP.search(fast) is None:
+                return fast
     try:
         return bytes(rfc8785.dumps(obj))
     except Exception as exc:  # rfc8785 raises its own error types
@@ -56,6 +71,25 @@ _FAST_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_a
 _ORJSON_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 # 4-byte UTF-8 sequences (non-BMP characters) sort differently under UTF-16 code units.
 _NON_BMP = re.compile(rb"[\xf0-\xf4]")
+
+
+def _plain(value: Any) -> bool:
+    """Only the exact JSON types, floats excluded (subclasses such as IntEnum or a str
+    subclass may serialise differently in the two libraries)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is not str and kind is not int and kind is not bool and item is not None:
+            return False
+    return True
 
 
 def has_float(value: Any) -> bool:

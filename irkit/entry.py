@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from irkit import FORMAT_VERSION
-from irkit.canonical import canonical_bytes, signed_bytes
+from irkit.canonical import signed_bytes
 from irkit.journal import entry_hash
 from irkit.keys import Signer
 
@@ -80,9 +80,11 @@ def build_line(
         "recorded": recorded,
         "seq": seq,
     }
-    signature = signer.sign(signed_bytes(entry))
-    entry["sig"] = base64.b64encode(signature).decode("ascii")
-    return canonical_bytes(entry)
+    signed = signed_bytes(entry)
+    # `sig` sorts after every other top-level key, so the canonical line is the signed bytes
+    # with the member added before the closing brace (split_signature's inverse): the body
+    # is serialised once, not twice.
+    return signed[:-1] + _SIG_MARKER + base64.b64encode(signer.sign(signed)) + b'"}'
 
 
 def split_signature(line: bytes) -> tuple[bytes, bytes] | None:

@@ -34,7 +34,7 @@ class _Verifier:
     finished; reading them concurrently changes when, not what, is checked.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | str) -> None:
         self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._digest = hashlib.sha256()
@@ -101,7 +101,7 @@ def _syncfs(path: Path) -> bool:
     return True
 
 
-def _open_source(path: Path) -> int:
+def _open_source(path: Path | str) -> int:
     flags = os.O_RDONLY | os.O_CLOEXEC
     noatime = getattr(os, "O_NOATIME", 0)
     try:
@@ -112,7 +112,12 @@ def _open_source(path: Path) -> int:
         return os.open(path, flags)  # O_NOATIME needs ownership; fall back
 
 
-def hash_file(path: Path) -> tuple[str, int]:
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def hash_file(path: Path | str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     fd = _open_source(path)
@@ -128,6 +133,13 @@ def hash_file(path: Path) -> tuple[str, int]:
 class EvidenceStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[str] = set()  # known to exist: one mkdir each, not one per file
+
+    def _folder(self, path: str) -> str:
+        if path not in self._folders:
+            os.makedirs(path, exist_ok=True)
+            self._folders.add(path)
+        return path
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -149,9 +161,8 @@ class EvidenceStore:
             raise InputError(f"cannot read {source}: {exc.strerror}") from exc
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{source} is not a regular file")
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_dir / f"incoming-{os.getpid()}-{os.urandom(6).hex()}"
+        tmp_dir = self._folder(os.path.join(self.root, "tmp"))
+        tmp = os.path.join(tmp_dir, f"incoming-{os.getpid()}-{os.urandom(6).hex()}")
         digest = hashlib.sha256()
         others = [hashlib.new(name) for name in extra]
         size = 0
@@ -181,7 +192,7 @@ class EvidenceStore:
                 os.close(out)
                 copied = verifier.finish() if verifier is not None else None
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            _unlink(tmp)
             raise InputError(f"cannot copy {source}: {exc.strerror}") from exc
         finally:
             os.close(src)
@@ -192,18 +203,19 @@ class EvidenceStore:
             if again != hexdigest:
                 raise InputError(f"copy of {source} did not read back identically; nothing stored")
             os.chmod(tmp, 0o444)
-            dest = self.path_for(hexdigest)
-            if dest.exists():
+            folder = os.path.join(self.root, "sha256", hexdigest[:2])
+            dest = os.path.join(folder, hexdigest)
+            if os.path.lexists(dest):
                 if self.check(hexdigest) is not None:
                     raise InputError(f"stored copy {dest} is damaged; run `irkit verify`")
-                tmp.unlink()
+                os.unlink(tmp)
                 return StoredBlob(hexdigest, size, created=False, extra=extras)
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._folder(folder)
             os.rename(tmp, dest)
             if sync:
-                fsync_dir(dest.parent)
+                fsync_dir(Path(folder))
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _unlink(tmp)
             raise
         return StoredBlob(hexdigest, size, created=True, extra=extras)
 

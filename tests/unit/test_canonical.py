@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +37,7 @@ def test_signed_bytes_equal_the_line_without_its_sig(body: dict[str, object]) ->
     )
     obj, problem = parse_canonical(line)
     assert problem is None and obj is not None
+    assert line == rfc8785.dumps(obj)  # the line built from the signed bytes is canonical
     cut = split_signature(line)
     assert cut is not None
     assert cut[0] == signed_bytes(obj)
@@ -51,6 +53,61 @@ def test_fast_canonical_check_agrees_with_rfc8785(value: object) -> None:
     loose = json.dumps(doc, indent=1).encode()
     if loose != exact:
         assert parse_canonical(loose)[1] is not None
+
+
+wild_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**54), 2**54)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec=None, min_codepoint=0))  # non-BMP and lone surrogates too
+    | st.sampled_from(["\U0001f600", "\uffff", "\ud800", "\u2028", "\x00\x1f\x7f"]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=4) | st.sampled_from(["\U00010000", "\uffff"]), children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=wild_values)
+def test_canonical_bytes_is_rfc8785_byte_for_byte(value: object) -> None:
+    """The orjson fast path must never change a signed byte: rfc8785 itself is the oracle."""
+    doc = {"k": value, "\U00010000" if isinstance(value, int) else "z": [value]}
+    try:
+        expected: bytes | None = rfc8785.dumps(doc)
+    except Exception:  # noqa: BLE001 -- rfc8785's own error types
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError):
+            canonical_bytes(doc)
+    else:
+        assert canonical_bytes(doc) == expected
+
+
+def test_canonical_bytes_fast_path_edges() -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Name(str):
+        pass
+
+    for doc in (
+        {"n": 2**53 - 1, "m": -(2**53) + 1},
+        {"s": '\x00\x08\t\n\x0b\x0c\r\x1f"\\/\x7f\u2028\u00e9'},
+        {"\uffff": 1, "\U00010000": 2},
+        {"level": Level.HIGH, "name": Name("x")},
+        {"t": [[[[[]]]]], "e": {}, "b": [True, False, None]},
+    ):
+        assert canonical_bytes(doc) == rfc8785.dumps(doc)
+    for bad in ({"n": 2**53}, {"s": "\ud800"}, {1: "x"}, {"f": float("nan")}):
+        with pytest.raises(ValueError):
+            canonical_bytes(bad)
 
 
 @pytest.mark.parametrize(

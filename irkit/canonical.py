@@ -23,7 +23,7 @@ def canonical_bytes(obj: Any) -> bytes:
     Plain documents (dicts with str keys, lists, str, int, bool, None: no float, nothing
     beyond 2^53, no non-BMP character) go through orjson, whose sorted compact output is then
     byte-identical to RFC 8785 (tests/unit/test_canonical.py checks this against rfc8785 on
-    random documents) and twenty times faster: a folder collection's entry carries thousands
+    random documents) and ten times faster: a folder collection's entry carries thousands
     of items. Everything else takes rfc8785 itself.
     """
     if _plain(obj):

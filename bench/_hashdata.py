@@ -23,11 +23,25 @@ def timed(cmd: list[str] | str) -> float:
     return time.perf_counter() - start
 
 
-def medians(runs: int, **cmds: list[str] | str) -> dict[str, float]:
-    """Median wall time of each command, the commands interleaved run by run."""
+def read_into_cache(root: Path) -> None:
+    """Read every file under `root` (untimed), so the next command finds it in memory."""
+    subprocess.run(
+        f"find {root} -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True
+    )
+
+
+def medians(runs: int, warm: Path | None = None, **cmds: list[str] | str) -> dict[str, float]:
+    """Median wall time of each command, the commands interleaved run by run.
+
+    `warm`: read every file under it, untimed, before each timed command. The bars assume
+    the data in the page cache, and this VM's memory reclaim (DAMON) pages out file data
+    idle for a while, so a command could otherwise pay for disk reads its rival did not.
+    """
     times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
+            if warm is not None:
+                read_into_cache(warm)
             times[name].append(timed(cmd))
     return {name: statistics.median(t) for name, t in times.items()}
 
@@ -54,5 +68,5 @@ def make_tree(root: Path, files: int, mib: int) -> int:
         offset = rng.randint(0, len(pool) - n)
         (folder / f"f{i:05d}").write_bytes(pool[offset : offset + n])
         total += n
-    timed(f"find {root} -type f -print0 | xargs -0 cat > /dev/null")
+    read_into_cache(root)
     return total

@@ -32,7 +32,7 @@ def main() -> None:
         }
         if shutil.which("hashdeep"):
             cmds["hashdeep"] = ["hashdeep", "-r", "-c", "sha256", str(tree)]
-        t = medians(args.runs, **cmds)
+        t = medians(args.runs, warm=tree, **cmds)
         i = t["irkit"]
         print(
             f"tree of {args.files:,} files, {total / 1e6:,.0f} MB, median of {args.runs}: "

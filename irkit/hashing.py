@@ -261,7 +261,31 @@ def hash_paths(
     progress: Progress | None = None,
     processes: bool | None = None,
 ) -> list[FileRecord]:
-    """Hash every file under `roots`; records come back in walk order.
+    """Hash every file under `roots`; records come back in walk order."""
+    return list(
+        iter_hash_paths(
+            roots,
+            algorithms,
+            jobs=jobs,
+            follow_symlinks=follow_symlinks,
+            progress=progress,
+            processes=processes,
+        )
+    )
+
+
+def iter_hash_paths(
+    roots: Sequence[bytes],
+    algorithms: Sequence[str],
+    *,
+    jobs: int | None = None,
+    follow_symlinks: bool = False,
+    progress: Progress | None = None,
+    processes: bool | None = None,
+) -> Iterator[FileRecord]:
+    """As hash_paths, each record yielded in walk order as soon as it and those before it
+    are done: a manifest of a million files is written while it is hashed, and memory stays
+    that of the path list, not of a million records.
 
     `processes`: None chooses forked workers for a tree of files where fork exists and
     no other thread runs (forking a threaded program can copy a lock another thread holds),
@@ -270,6 +294,7 @@ def hash_paths(
     listed = list(walk_typed(roots, follow_symlinks=follow_symlinks))
     paths = [path for path, _ in listed]
     regular = [known for _, known in listed]
+    del listed
     count = len(paths)
     total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
     cores = os.cpu_count() or 1
@@ -278,11 +303,13 @@ def hash_paths(
         processes = can_fork and threading.active_count() == 1
     workers = max(1, min(jobs or cores, count // _PROCESS_MIN_FILES))
     if processes and can_fork and workers > 1:
-        return _hash_in_processes(
+        return _iter_in_processes(
             paths, regular, algorithms, workers, follow_symlinks, progress, total
         )
-    return _hash_in_threads(
-        paths, regular, algorithms, jobs or min(8, cores + 1), follow_symlinks, progress, total
+    return iter(
+        _hash_in_threads(
+            paths, regular, algorithms, jobs or min(8, cores + 1), follow_symlinks, progress, total
+        )
     )
 
 
@@ -292,7 +319,7 @@ _TODO, _DONE, _CHANGED, _LOOK_AGAIN = 0, 1, 2, 3
 _SLOT_HEAD = struct.Struct("=BQ")  # verdict, bytes read
 
 
-def _hash_in_processes(
+def _iter_in_processes(
     paths: list[bytes],
     regular: list[bool],
     algorithms: Sequence[str],
@@ -300,16 +327,19 @@ def _hash_in_processes(
     follow_symlinks: bool,
     progress: Progress | None,
     total: int,
-) -> list[FileRecord]:
+) -> Iterator[FileRecord]:
     """Forked workers write raw digests into one shared anonymous mapping, a slot per path.
 
     Nothing is pickled and no pool threads run in the parent: the Pool this replaced cost a
     tenth of the run. Work is handed out as batch numbers through a pipe (a 4-byte read is
-    atomic), so the big files even out. A path a worker could not settle (an error, not a
+    atomic), so the big files even out; a worker reports each batch it has finished through
+    a second pipe, and those system calls order its writes to the mapping before the
+    parent's reads on every architecture. A path a worker could not settle (an error, not a
     plain file, a worker that died) is hashed again here by hash_path, which records what
     it finds.
     """
     import mmap
+    import select
 
     count = len(paths)
     names = tuple(algorithms)
@@ -327,6 +357,9 @@ def _hash_in_processes(
     finally:
         os.close(queue_w)
     pids: list[int] = []
+    finished = bytearray(-(-count // step))  # per batch: reported done by a worker
+    settled = 0  # records yielded so far
+    done_bytes = 0
     try:
         for number in range(workers):
             pid = os.fork()
@@ -343,6 +376,7 @@ def _hash_in_processes(
                         width,
                         step,
                         queue_r,
+                        done_w,
                         tally + 16 * number,
                     )
                     status = 0
@@ -351,21 +385,34 @@ def _hash_in_processes(
             pids.append(pid)
         os.close(done_w)
         done_w = -1
-        if progress is not None:
-            import select
-
-            while not select.select([done_r], [], [], 0.25)[0] or os.read(done_r, 1):
-                totals = [0, 0]
-                for number in range(workers):
-                    got = _TALLY.unpack_from(shared, tally + 16 * number)
-                    totals[0] += got[0]
-                    totals[1] += got[1]
-                progress(totals[0], totals[1], total, count)
+        pending = b""
+        while True:
+            if progress is not None and not select.select([done_r], [], [], 0.25)[0]:
+                _report(shared, tally, workers, progress, total, count)
+                continue
+            got = os.read(done_r, 4096)
+            if not got:
+                break  # every worker has exited
+            pending += got
+            whole = len(pending) - len(pending) % 4
+            for (first,) in _BATCH.iter_unpack(pending[:whole]):
+                finished[first // step] = 1
+            pending = pending[whole:]
+            upto = settled
+            while upto < count and finished[upto // step]:
+                upto = min(count, upto + step)
+            if upto > settled:
+                for record in _records(paths, names, shared, width, follow_symlinks, settled, upto):
+                    done_bytes += record.size
+                    yield record
+                settled = upto
+                if progress is not None:
+                    _report(shared, tally, workers, progress, total, count)
         for pid in pids:
             os.waitpid(pid, 0)
         pids.clear()
     finally:
-        for pid in pids:  # interrupted: take the workers down with us
+        for pid in pids:  # interrupted, or the consumer stopped early: take the workers down
             try:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
@@ -374,11 +421,24 @@ def _hash_in_processes(
         for fd in (queue_r, done_r, done_w):
             if fd >= 0:
                 os.close(fd)
-    records = _collect(paths, names, shared, width, follow_symlinks)
+    # what a dead worker left: its slots that are filled stand, the rest are hashed here
+    for record in _records(paths, names, shared, width, follow_symlinks, settled, count):
+        done_bytes += record.size
+        yield record
     shared.close()
     if progress is not None:
-        progress(sum(r.size for r in records), count, total, count)
-    return records
+        progress(done_bytes, count, total, count)
+
+
+def _report(
+    shared: Any, tally: int, workers: int, progress: Progress, total: int, count: int
+) -> None:
+    done_bytes = done_files = 0
+    for number in range(workers):
+        got = _TALLY.unpack_from(shared, tally + 16 * number)
+        done_bytes += got[0]
+        done_files += got[1]
+    progress(done_bytes, done_files, total, count)
 
 
 _BATCH = struct.Struct("=I")
@@ -394,6 +454,7 @@ def _work(
     width: int,
     step: int,
     queue: int,
+    finished: int,
     tally: int,
 ) -> None:  # pragma: no cover -- runs in forked children
     """A worker: take batch numbers until the queue is empty; fill each path's slot.
@@ -403,7 +464,9 @@ def _work(
     parent trusts, so a file whose size or mtime moved while read is written as _CHANGED.
     """
     constructors = [_CONSTRUCTORS[a] for a in names]
-    slot = struct.Struct(f"=BQ{width - _SLOT_HEAD.size}s").pack_into
+    # a slot is its body (bytes read, digests) and then its verdict byte, written last: a
+    # worker killed in between leaves a slot that reads as not done
+    body = struct.Struct(f"=Q{width - _SLOT_HEAD.size}s").pack_into
     pack_tally = _TALLY.pack_into
     count = len(paths)
     done_bytes = done_files = 0
@@ -426,16 +489,17 @@ def _work(
             if fd < 0:  # an error, a special file, a symlink to follow: hash_path looks
                 settled = _settle(path, names, follow)
                 if settled is None:
-                    slot(shared, i * width, _LOOK_AGAIN, 0, b"")
+                    shared[i * width] = _LOOK_AGAIN
                 else:
-                    slot(shared, i * width, _DONE, *settled)
+                    body(shared, i * width + 1, *settled)
+                    shared[i * width] = _DONE
                     done_bytes += settled[0]
                 done_files += 1
                 continue
             try:
                 opened = fstat(fd)
                 if not is_regular(opened.st_mode):  # swapped since the listing
-                    slot(shared, i * width, _LOOK_AGAIN, 0, b"")
+                    shared[i * width] = _LOOK_AGAIN
                     done_files += 1
                     continue
                 expected = opened.st_size
@@ -453,7 +517,7 @@ def _work(
                         break
                 after = fstat(fd)
             except OSError:
-                slot(shared, i * width, _LOOK_AGAIN, 0, b"")
+                shared[i * width] = _LOOK_AGAIN
                 done_files += 1
                 continue
             finally:
@@ -465,10 +529,12 @@ def _work(
             digest = (
                 hashers[0].digest() if len(hashers) == 1 else b"".join(h.digest() for h in hashers)
             )
-            slot(shared, i * width, _CHANGED if changed else _DONE, size, digest)
+            body(shared, i * width + 1, size, digest)
+            shared[i * width] = _CHANGED if changed else _DONE
             done_bytes += size
             done_files += 1
         pack_tally(shared, tally, done_bytes, done_files)
+        os.write(finished, got)  # 4 bytes: atomic; the parent may now read the batch's slots
 
 
 def _settle(path: bytes, names: tuple[str, ...], follow: bool) -> tuple[int, bytes] | None:
@@ -482,9 +548,15 @@ def _settle(path: bytes, names: tuple[str, ...], follow: bool) -> tuple[int, byt
     return record.size, b"".join(bytes.fromhex(record.digests[a]) for a in names)
 
 
-def _collect(
-    paths: list[bytes], names: tuple[str, ...], shared: Any, width: int, follow: bool
-) -> list[FileRecord]:
+def _records(
+    paths: list[bytes],
+    names: tuple[str, ...],
+    shared: Any,
+    width: int,
+    follow: bool,
+    first: int,
+    last: int,
+) -> Iterator[FileRecord]:
     head = _SLOT_HEAD.size
     unpack_head = _SLOT_HEAD.unpack_from
     cuts: list[tuple[str, int, int]] = []
@@ -492,23 +564,17 @@ def _collect(
     for a in names:
         cuts.append((a, at, at + _DIGEST_SIZES[a]))
         at += _DIGEST_SIZES[a]
-    records: list[FileRecord] = []
-    view = memoryview(shared)
-    try:
-        for i, path in enumerate(paths):
-            base = i * width
-            verdict, size = unpack_head(shared, base)
-            if verdict in (_DONE, _CHANGED):
-                digests = {a: view[base + lo : base + hi].hex() for a, lo, hi in cuts}
-                record = FileRecord(path, "file", size, digests)
-                if verdict == _CHANGED:
-                    record.note = "changed while being hashed"
-                records.append(record)
-            else:  # not settled by a worker: look here, and record what is there
-                records.append(hash_path(path, names, follow_symlinks=follow))
-    finally:
-        view.release()
-    return records
+    for i in range(first, last):
+        base = i * width
+        verdict, size = unpack_head(shared, base)
+        if verdict in (_DONE, _CHANGED):
+            digests = {a: shared[base + lo : base + hi].hex() for a, lo, hi in cuts}
+            record = FileRecord(paths[i], "file", size, digests)
+            if verdict == _CHANGED:
+                record.note = "changed while being hashed"
+            yield record
+        else:  # not settled by a worker: look here, and record what is there
+            yield hash_path(paths[i], names, follow_symlinks=follow)
 
 
 def _hash_in_threads(

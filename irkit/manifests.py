@@ -21,7 +21,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,15 +54,13 @@ def _unescape(name: bytes) -> bytes:
     return bytes(out)
 
 
-def write_sums(records: Iterable[FileRecord], algorithm: str) -> bytes:
-    lines = []
+def iter_sums(records: Iterable[FileRecord], algorithm: str) -> Iterator[bytes]:
     for r in records:
         if r.kind != "file":
             continue
         escaped, name = _escape(r.path)
         prefix = b"\\" if escaped else b""
-        lines.append(prefix + r.digests[algorithm].encode() + b"  " + name + b"\n")
-    return b"".join(lines)
+        yield prefix + r.digests[algorithm].encode() + b"  " + name + b"\n"
 
 
 def read_sums(data: bytes) -> tuple[str, dict[bytes, str]]:
@@ -103,18 +101,19 @@ def read_sums(data: bytes) -> tuple[str, dict[bytes, str]]:
 _HASHDEEP_NAMES = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
 
 
-def write_hashdeep(records: Iterable[FileRecord], algorithms: Sequence[str], cwd: bytes) -> bytes:
+def iter_hashdeep(
+    records: Iterable[FileRecord], algorithms: Sequence[str], cwd: bytes
+) -> Iterator[bytes]:
     """hashdeep's own format (`hashdeep -a -k FILE` audits with it). hashdeep knows md5,
     sha1, sha256 (and tiger/whirlpool, which irkit does not compute); paths are absolute, as
     hashdeep writes them with -r."""
     usable = [a for a in algorithms if a in _HASHDEEP_NAMES]
     if not usable:
         raise InputError("the hashdeep format needs md5, sha1 or sha256")
-    head = (
+    yield (
         b"%%%% HASHDEEP-1.0\n%%%% size," + ",".join(usable).encode() + b",filename\n"
         b"## Invoked from: " + cwd + b"\n## # irkit hash\n## \n"
     )
-    lines = [head]
     for r in records:
         if r.kind != "file":
             continue
@@ -122,8 +121,7 @@ def write_hashdeep(records: Iterable[FileRecord], algorithms: Sequence[str], cwd
         if b"\n" in path:
             raise InputError(f"hashdeep's format cannot hold a newline in a name: {path!r}")
         digests = b",".join(r.digests[a].encode() for a in usable)
-        lines.append(str(r.size).encode() + b"," + digests + b"," + path + b"\n")
-    return b"".join(lines)
+        yield str(r.size).encode() + b"," + digests + b"," + path + b"\n"
 
 
 def read_hashdeep(data: bytes) -> tuple[str, dict[bytes, str]]:
@@ -169,10 +167,15 @@ def _host() -> str:
     return socket.gethostname()
 
 
-def write_json(
-    records: Sequence[FileRecord], algorithms: Sequence[str], roots: Sequence[bytes], created: str
-) -> bytes:
-    doc: dict[str, Any] = {
+def iter_json(
+    records: Iterable[FileRecord], algorithms: Sequence[str], roots: Sequence[bytes], created: str
+) -> Iterator[bytes]:
+    """One file per line, written as hashed; the checksum closing the document is the
+    SHA-256 of the RFC 8785 form of all the rest, built up piece by piece in the order that
+    form has (keys sorted, so `files` sits between `created` and `host`)."""
+    from irkit.canonical import canonical_bytes  # only JSON manifests need RFC 8785
+
+    head: dict[str, Any] = {
         "type": MANIFEST_TYPE,
         "version": 1,
         "tool": f"irkit {__version__}",
@@ -180,16 +183,23 @@ def write_json(
         "created": created,
         "roots": [_path_fields(r) for r in roots],
         "algorithms": list(algorithms),
-        "files": [
-            {**_path_fields(r.path), "size": r.size, "digests": r.digests}
-            for r in records
-            if r.kind == "file"
-        ],
     }
-    from irkit.canonical import canonical_bytes  # only JSON manifests need RFC 8785
-
-    doc["checksum"] = {"sha256": hashlib.sha256(canonical_bytes(doc)).hexdigest()}
-    return (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    frame = canonical_bytes({**head, "files": []})
+    cut = frame.index(b'"files":[]') + len(b'"files":[')  # keys are quoted: unique
+    checksum = hashlib.sha256(frame[:cut])
+    text = json.dumps(head, indent=1, ensure_ascii=False)
+    yield (text[:-2] + ',\n "files": [').encode()
+    first = True
+    for r in records:
+        if r.kind != "file":
+            continue
+        item = {**_path_fields(r.path), "size": r.size, "digests": r.digests}
+        canonical = canonical_bytes(item)
+        checksum.update(canonical if first else b"," + canonical)
+        yield (b"\n  " if first else b",\n  ") + json.dumps(item, ensure_ascii=False).encode()
+        first = False
+    checksum.update(frame[cut:])
+    yield f'\n ],\n "checksum": {{"sha256": "{checksum.hexdigest()}"}}\n}}\n'.encode()
 
 
 def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
@@ -244,30 +254,35 @@ def _text_or_b64(path: bytes) -> tuple[str, bool]:
     return text, False
 
 
-def write_dfxml(records: Iterable[FileRecord], algorithms: Sequence[str], created: str) -> bytes:
+def iter_dfxml(
+    records: Iterable[FileRecord], algorithms: Sequence[str], created: str
+) -> Iterator[bytes]:
     from xml.sax.saxutils import escape, quoteattr
 
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>\n',
-        f'<dfxml xmlns="{DFXML_NS}" version="1.0">\n',
-        "  <creator>\n",
-        f"    <program>irkit</program>\n    <version>{escape(__version__)}</version>\n",
+    yield (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<dfxml xmlns="{DFXML_NS}" version="1.0">\n'
+        "  <creator>\n"
+        f"    <program>irkit</program>\n    <version>{escape(__version__)}</version>\n"
         f"    <execution_environment><host>{escape(_host())}</host>"
-        f"<start_time>{escape(created)}</start_time></execution_environment>\n",
-        "  </creator>\n",
-    ]
+        f"<start_time>{escape(created)}</start_time></execution_environment>\n"
+        "  </creator>\n"
+    ).encode()
+    types = [quoteattr(a) for a in algorithms]
     for r in records:
         if r.kind != "file":
             continue
         name, b64 = _text_or_b64(r.path)
         attr = ' encoding="base64"' if b64 else ""
-        out.append(f"  <fileobject>\n    <filename{attr}>{escape(name)}</filename>\n")
-        out.append(f"    <filesize>{r.size}</filesize>\n")
-        for a in algorithms:
-            out.append(f"    <hashdigest type={quoteattr(a)}>{r.digests[a]}</hashdigest>\n")
-        out.append("  </fileobject>\n")
-    out.append("</dfxml>\n")
-    return "".join(out).encode("utf-8")
+        digests = "".join(
+            f"    <hashdigest type={t}>{r.digests[a]}</hashdigest>\n"
+            for t, a in zip(types, algorithms, strict=True)
+        )
+        yield (
+            f"  <fileobject>\n    <filename{attr}>{escape(name)}</filename>\n"
+            f"    <filesize>{r.size}</filesize>\n{digests}  </fileobject>\n"
+        ).encode()
+    yield b"</dfxml>\n"
 
 
 def read_dfxml(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
@@ -320,18 +335,22 @@ def read_dfxml(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str,
     return algorithms, files
 
 
-def write_csv(records: Iterable[FileRecord], algorithms: Sequence[str]) -> bytes:
+def iter_csv(records: Iterable[FileRecord], algorithms: Sequence[str]) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "path_encoding", "size", *algorithms])
+
+    def row(values: list[Any]) -> bytes:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(values)
+        return buf.getvalue().encode("utf-8")
+
+    yield row(["path", "path_encoding", "size", *algorithms])
     for r in records:
         if r.kind != "file":
             continue
         name, b64 = _text_or_b64(r.path)
-        writer.writerow(
-            [name, "base64" if b64 else "utf-8", r.size, *(r.digests[a] for a in algorithms)]
-        )
-    return buf.getvalue().encode("utf-8")
+        yield row([name, "base64" if b64 else "utf-8", r.size, *(r.digests[a] for a in algorithms)])
 
 
 def read_csv(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:

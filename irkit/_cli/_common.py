@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
-from irkit.errors import EXIT_PROBLEMS, EXIT_USAGE, IrkitError
+from irkit.errors import EXIT_PROBLEMS, EXIT_USAGE, InputError, IrkitError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,6 +132,24 @@ def open_case(case_dir: Path | None) -> Any:
     case = Case.find(case_dir, Path.cwd())
     report_torn(case.torn_tail())  # every command that reads the journal says so
     return case
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path) -> Iterator[IO[bytes]]:
+    """Write `path` whole or not at all: a temporary file beside it, renamed into place only
+    when the block succeeds, so a failed or interrupted run leaves no half-written output."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        stream = tmp.open("xb")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with stream:
+            yield stream
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def print_json(data: Any) -> None:

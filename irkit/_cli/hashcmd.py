@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
-from irkit._cli._common import print_json, warn
-from irkit.errors import InputError, ProblemsFound
+from irkit._cli._common import atomic_output, print_json, warn
+from irkit.errors import ProblemsFound
 
 FORMATS = ("sha256sum", "hashdeep", "dfxml", "json", "csv")
 
@@ -45,6 +45,16 @@ def _progress() -> Callable[[int, int, int, int], None] | None:
         )
 
     return show
+
+
+def _show_notes(notes: list[tuple[bool, str]]) -> None:
+    if sys.stderr.isatty():
+        click.echo("", err=True)  # end the progress line
+    for is_trouble, text in notes:
+        if is_trouble:
+            warn(text)
+        else:
+            click.echo(f"note: {text}", err=True)
 
 
 @click.command("hash")
@@ -107,24 +117,25 @@ def hash_cmd(
         algorithm, expected = manifests.load(audit_file.read_bytes())
         chosen = (algorithm,)
     roots = [os.fsencode(p) for p in paths]
-    records = hashing.hash_paths(
+    records = hashing.iter_hash_paths(
         roots, chosen, jobs=jobs, follow_symlinks=follow_symlinks, progress=_progress()
     )
-    if sys.stderr.isatty():
-        click.echo("", err=True)
-    trouble = 0
-    for r in records:
-        if r.kind == "skipped" or (r.kind == "symlink" and not as_json):
-            click.echo(f"note: {_show(r.path)}: {r.note}", err=True)
-        elif r.kind == "error" or r.note:
-            warn(f"{_show(r.path)}: {r.note}")
-            trouble += 1
-    if audit_file is not None:
-        if expected and all(p.startswith(b"/") for p in expected):
-            # hashdeep records absolute paths: compare like with like
-            for r in records:
+    notes: list[tuple[bool, str]] = []  # (is trouble, text), shown once the run is over
+
+    def watched(absolute: bool = False) -> Iterator[hashing.FileRecord]:
+        for r in records:
+            if r.kind == "skipped" or (r.kind == "symlink" and not as_json):
+                notes.append((False, f"{_show(r.path)}: {r.note}"))
+            elif r.kind == "error" or r.note:
+                notes.append((True, f"{_show(r.path)}: {r.note}"))
+            if absolute:  # hashdeep records absolute paths: compare like with like
                 r.path = os.path.abspath(r.path)
-        result = manifests.audit(expected, chosen[0], records)
+            yield r
+
+    if audit_file is not None:
+        absolute = bool(expected) and all(p.startswith(b"/") for p in expected)
+        result = manifests.audit(expected, chosen[0], watched(absolute))
+        _show_notes(notes)
         if as_json:
             print_json(
                 {
@@ -152,22 +163,22 @@ def hash_cmd(
             raise ProblemsFound("audit found differences")
         return
     if fmt == "sha256sum":
-        data = manifests.write_sums(records, chosen[0])
+        chunks = manifests.iter_sums(watched(), chosen[0])
     elif fmt == "hashdeep":
-        data = manifests.write_hashdeep(records, chosen, os.fsencode(os.getcwd()))
+        chunks = manifests.iter_hashdeep(watched(), chosen, os.fsencode(os.getcwd()))
     elif fmt == "dfxml":
-        data = manifests.write_dfxml(records, chosen, format_utc(system_clock()))
+        chunks = manifests.iter_dfxml(watched(), chosen, format_utc(system_clock()))
     elif fmt == "csv":
-        data = manifests.write_csv(records, chosen)
+        chunks = manifests.iter_csv(watched(), chosen)
     else:
-        data = manifests.write_json(records, chosen, roots, format_utc(system_clock()))
+        chunks = manifests.iter_json(watched(), chosen, roots, format_utc(system_clock()))
     if out is None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.writelines(chunks)  # written as hashed: a million files stream
         sys.stdout.flush()
     else:
-        try:
-            out.write_bytes(data)
-        except OSError as exc:
-            raise InputError(f"cannot write {out}: {exc.strerror}") from exc
+        with atomic_output(out) as stream:  # all or nothing at OUT
+            stream.writelines(chunks)
+    _show_notes(notes)
+    trouble = sum(1 for is_trouble, _ in notes if is_trouble)
     if trouble:
         raise ProblemsFound(f"{trouble} path(s) could not be hashed reliably")

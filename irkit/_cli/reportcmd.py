@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from irkit._cli._common import case_option, key_options, load_signer, open_case
+from irkit._cli._common import atomic_output, case_option, key_options, load_signer, open_case
 from irkit.errors import InputError, ProblemsFound
 
 
@@ -82,7 +81,6 @@ def report_cmd(
         raise InputError(f"{target} is a folder")
     case.check_signer(signer, "report.exported")
     done = export.export(case, signer, template_name, redact)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(done.pdf)
-    os.replace(tmp, target)
+    with atomic_output(target) as stream:
+        stream.write(done.pdf)
     click.echo(f"wrote {target} (sha256 {done.sha256}), recorded as entry {done.entry.seq}")

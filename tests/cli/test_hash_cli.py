@@ -143,3 +143,20 @@ def test_progress_on_a_terminal_and_quiet_when_piped(tmp_path: Path) -> None:
     )
     assert piped.returncode == 0 and piped.stderr == ""
     assert piped.stdout.count("\n") == 200
+
+
+def test_output_file_is_whole_or_absent(irkit: Runner, tmp_path: Path) -> None:
+    """A run that fails half-way (hashdeep cannot hold a newline in a name) leaves no file."""
+    root = _tree(tmp_path)
+    (root / "sub" / "new\nline").write_text("x")
+    os.chdir(tmp_path)
+    r = irkit("hash", "data", "--format", "hashdeep", "-o", "m.hd")
+    assert r.exit_code == 2 and "newline" in r.stderr
+    assert [p.name for p in tmp_path.iterdir() if "m.hd" in p.name] == []  # nor a temp file
+    (tmp_path / "m.hd").write_bytes(b"an earlier manifest")
+    assert irkit("hash", "data", "--format", "hashdeep", "-o", "m.hd").exit_code == 2
+    assert (tmp_path / "m.hd").read_bytes() == b"an earlier manifest"  # untouched
+    (root / "sub" / "new\nline").unlink()
+    assert irkit("hash", "data", "--format", "hashdeep", "-o", "m.hd").exit_code == 0
+    assert (tmp_path / "m.hd").read_bytes().startswith(b"%%%% HASHDEEP-1.0")
+    assert [p.name for p in tmp_path.iterdir() if "m.hd" in p.name] == ["m.hd"]

@@ -60,7 +60,7 @@ def test_sha256sum_and_md5sum_check_irkit_output(tree: Path, tmp_path: Path) -> 
     records = hashing.hash_paths([b"tree"], ("sha256", "md5"))
     for algorithm, tool in (("sha256", "sha256sum"), ("md5", "md5sum")):
         sums = tmp_path / f"{algorithm}.txt"
-        sums.write_bytes(manifests.write_sums(records, algorithm))
+        sums.write_bytes(b"".join(manifests.iter_sums(records, algorithm)))
         result = subprocess.run([tool, "-c", "--strict", str(sums)], capture_output=True)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.count(b": OK") == 7
@@ -74,7 +74,9 @@ def test_sha256sum_and_md5sum_check_irkit_output(tree: Path, tmp_path: Path) -> 
 
 def test_json_manifest_round_trip_and_checksum(tree: Path) -> None:
     records = hashing.hash_paths([os.fsencode(tree)], ("sha256",))
-    data = manifests.write_json(records, ("sha256",), [os.fsencode(tree)], "2026-01-01T00:00:00Z")
+    data = b"".join(
+        manifests.iter_json(records, ("sha256",), [os.fsencode(tree)], "2026-01-01T00:00:00Z")
+    )
     algorithm, files = manifests.load(data)
     assert algorithm == "sha256" and files == _expected(tree, "sha256")
     doc = json.loads(data)
@@ -162,7 +164,9 @@ def test_hashdeep_interop(tree: Path, tmp_path: Path) -> None:
     (plain / "y z.bin").write_bytes(b"\x00" * 70000)
     records = hashing.hash_paths([b"plain"], ("md5", "sha256"))
     ours = tmp_path / "ours.hashdeep"
-    ours.write_bytes(manifests.write_hashdeep(records, ("md5", "sha256"), os.fsencode(tmp_path)))
+    ours.write_bytes(
+        b"".join(manifests.iter_hashdeep(records, ("md5", "sha256"), os.fsencode(tmp_path)))
+    )
     audit = subprocess.run(
         ["hashdeep", "-a", "-k", str(ours), "-r", "plain"], capture_output=True, text=True
     )
@@ -297,6 +301,15 @@ def test_a_worker_flags_a_file_that_changes_while_read(
     flagged = [r for r in records if r.note == "changed while being hashed"]
     assert [r.path for r in flagged] == [os.fsencode(wide_tree / "a" / "f077")]
     assert not flagged[0].ok
+
+
+def test_a_consumer_that_stops_early_leaves_no_worker_behind(wide_tree: Path) -> None:
+    records = hashing.iter_hash_paths([os.fsencode(wide_tree)], ("sha256",), processes=True, jobs=2)
+    first = next(records)
+    assert first.path.startswith(os.fsencode(wide_tree))
+    records.close()  # type: ignore[attr-defined]
+    with pytest.raises(ChildProcessError):  # every worker was reaped
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_no_fork_beside_other_threads(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

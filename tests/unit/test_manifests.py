@@ -25,6 +25,8 @@ NAMES = [
     b"latin1-\xe9\xff",
     b"tab\there",
     b"amp&<lt>\"q'",
+    "emoji-\U0001f600".encode(),  # non-BMP: RFC 8785 orders by UTF-16, not code points
+    "last-\uffff".encode(),
 ]
 
 
@@ -50,10 +52,13 @@ Reader = Callable[[bytes], tuple[list[str], dict[bytes, tuple[int, dict[str, str
 @pytest.mark.parametrize(
     ("write", "read"),
     [
-        (lambda r, a: manifests.write_dfxml(r, a, "2026-01-01T00:00:00Z"), manifests.read_dfxml),
-        (manifests.write_csv, manifests.read_csv),
         (
-            lambda r, a: manifests.write_json(r, a, [b"/x"], "2026-01-01T00:00:00Z"),
+            lambda r, a: b"".join(manifests.iter_dfxml(r, a, "2026-01-01T00:00:00Z")),
+            manifests.read_dfxml,
+        ),
+        (lambda r, a: b"".join(manifests.iter_csv(r, a)), manifests.read_csv),
+        (
+            lambda r, a: b"".join(manifests.iter_json(r, a, [b"/x"], "2026-01-01T00:00:00Z")),
             manifests.read_json,
         ),
     ],
@@ -74,7 +79,7 @@ def test_round_trip_keeps_awkward_names(
 
 
 def test_dfxml_is_well_formed_with_fileobjects(records: list[hashing.FileRecord]) -> None:
-    data = manifests.write_dfxml(records, ("sha256", "md5"), "2026-01-01T00:00:00Z")
+    data = b"".join(manifests.iter_dfxml(records, ("sha256", "md5"), "2026-01-01T00:00:00Z"))
     root = ET.fromstring(data)
     ns = {"d": manifests.DFXML_NS}
     objs = root.findall("d:fileobject", ns)
@@ -85,7 +90,8 @@ def test_dfxml_is_well_formed_with_fileobjects(records: list[hashing.FileRecord]
     assert types == ["sha256", "md5"]
     # a non-UTF-8 name is base64, marked so
     b64 = [f for f in root.iter(f"{{{manifests.DFXML_NS}}}filename") if f.get("encoding")]
-    assert len(b64) == 2  # latin1 and carriage return (XML would normalise \r to \n)
+    # latin1, carriage return (XML would normalise \r to \n) and U+FFFF (not an XML char)
+    assert len(b64) == 3
     if shutil.which("xmllint"):
         subprocess.run(["xmllint", "--noout", "-"], input=data, check=True)
 
@@ -127,7 +133,32 @@ def test_sums_escaping_matches_coreutils(tmp_path: Path) -> None:
     path = os.path.join(os.fsencode(tmp_path), name)
     with open(path, "wb") as fh:
         fh.write(b"x")
-    ours = manifests.write_sums(hashing.hash_paths([path], ("sha256",)), "sha256")
+    ours = b"".join(manifests.iter_sums(hashing.hash_paths([path], ("sha256",)), "sha256"))
     theirs = subprocess.run(["sha256sum", path], capture_output=True, check=True).stdout
     assert ours == theirs
     assert manifests.read_sums(theirs) == ("sha256", {path: hashlib.sha256(b"x").hexdigest()})
+
+
+def test_json_manifest_of_nothing_still_checks(tmp_path: Path) -> None:
+    data = b"".join(manifests.iter_json([], ("sha256",), [b"/empty"], "2026-01-01T00:00:00Z"))
+    algorithms, files = manifests.read_json(data)
+    assert algorithms == ["sha256"] and files == {}
+    with pytest.raises(InputError, match="checksum"):
+        manifests.read_json(data.replace(b"/empty", b"/other"))
+
+
+def test_json_manifest_checksum_covers_every_file_line(
+    records: list[hashing.FileRecord],
+) -> None:
+    """Written piece by piece, the checksum must still be that of the whole document."""
+    data = b"".join(manifests.iter_json(records, ("sha256",), [b"/x"], "2026-01-01T00:00:00Z"))
+    manifests.read_json(data)
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        if b'"size": ' in line:
+            edited = line.replace(b'"size": ', b'"size": 1', 1)
+            with pytest.raises(InputError, match="checksum"):
+                manifests.read_json(b"\n".join([*lines[:i], edited, *lines[i + 1 :]]))
+    dropped = [line for line in lines if b"plain.txt" not in line]
+    with pytest.raises(InputError):
+        manifests.read_json(b"\n".join(dropped))

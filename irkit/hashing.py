@@ -291,10 +291,11 @@ def iter_hash_paths(
     no other thread runs (forking a threaded program can copy a lock another thread holds),
     else threads; True forks whenever it can.
     """
-    listed = list(walk_typed(roots, follow_symlinks=follow_symlinks))
-    paths = [path for path, _ in listed]
-    regular = [known for _, known in listed]
-    del listed
+    paths: list[bytes] = []
+    regular: list[bool] = []
+    for path, known in walk_typed(roots, follow_symlinks=follow_symlinks):
+        paths.append(path)
+        regular.append(known)
     count = len(paths)
     total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
     cores = os.cpu_count() or 1

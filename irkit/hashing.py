@@ -38,7 +38,7 @@ def check_algorithms(names: Iterable[str]) -> tuple[str, ...]:
     return chosen
 
 
-@dataclass
+@dataclass(slots=True)
 class FileRecord:
     """One path of a hashing run. `path` is bytes: names need not be valid UTF-8."""
 

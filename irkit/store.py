@@ -14,8 +14,10 @@ import os
 import queue
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from irkit.errors import InputError
 from irkit.journal import fsync_dir
@@ -47,17 +49,18 @@ class _Verifier:
 
     def _run(self) -> None:
         length: int | None = 0
+        buf = memoryview(bytearray(CHUNK))  # one buffer: no allocation per chunk
         try:
             while (length := self._queue.get()) is not None:
                 while length > 0:
-                    chunk = os.read(self._fd, min(length, CHUNK))
-                    if not chunk:
+                    got = os.readv(self._fd, [buf[: min(length, CHUNK)]])
+                    if not got:
                         self._digest.update(b"short")  # the copy lost bytes: cannot match
                         return
-                    self._digest.update(chunk)
-                    length -= len(chunk)
-            while chunk := os.read(self._fd, CHUNK):  # anything beyond what was written
-                self._digest.update(chunk)
+                    self._digest.update(buf[:got])
+                    length -= got
+            while got := os.readv(self._fd, [buf]):  # anything beyond what was written
+                self._digest.update(buf[:got])
         except OSError as exc:
             self._error = exc
         finally:
@@ -73,6 +76,82 @@ class _Verifier:
         return self._digest.hexdigest()
 
 
+class _Writer:
+    """Writes the copy on its own thread, so that hashing the source and writing the copy
+    (both release the GIL) run on two cores; each written chunk is handed on to the
+    verifier. Writeback of every 64 MiB is started on the way (sync_file_range(2), which
+    does not wait), so the disk works while the CPU hashes and the fsync or syncfs that
+    makes the copy durable before the journal names it finds little left to do.
+
+    Chunks travel in a fixed set of buffers that the source is read into and that come
+    back once written: on this VM, memory that is freed and allocated again per chunk
+    costs page faults that dominated a 1 GiB collection.
+    """
+
+    FLUSH_EVERY = 64 * 1024 * 1024
+    DEPTH = 16  # buffers in flight: 4 MiB
+
+    def __init__(self, fd: int, verifier: _Verifier) -> None:
+        self._fd = fd
+        self._verifier = verifier
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(self.DEPTH):
+            self._free.put(bytearray(CHUNK))
+        self._queue: queue.SimpleQueue[tuple[bytearray, int] | None] = queue.SimpleQueue()
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def buffer(self) -> bytearray:
+        """A buffer to read the next chunk into; waits while all are in flight."""
+        if self._error is not None:
+            raise self._error
+        return self._free.get()
+
+    def put(self, buf: bytearray, length: int) -> None:
+        """Write buf[:length] next; the caller may go on reading it, not writing it."""
+        self._queue.put((buf, length))
+
+    def _run(self) -> None:
+        flushed = written = 0
+        start_writeback = _writeback_starter()
+        while (item := self._queue.get()) is not None:
+            buf, length = item
+            if self._error is None:
+                try:
+                    _write_all(self._fd, memoryview(buf)[:length])
+                    self._verifier.feed(length)
+                    written += length
+                    if start_writeback is not None and written - flushed >= self.FLUSH_EVERY:
+                        start_writeback(self._fd, flushed, written - flushed)
+                        flushed = written
+                except Exception as exc:  # noqa: BLE001 -- re-raised on the caller's thread
+                    self._error = exc
+            self._free.put(buf)  # always: a failed writer must not leave buffer() waiting
+
+    def finish(self) -> None:
+        self.stop()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
+# Writes into the page cache go in pieces of this size: on this VM a 256 KiB write made the
+# kernel allocate large folios from memory the host had taken back (free page reporting),
+# and writing 1 GiB took 1.6 s in 256 KiB writes against 0.55 s in 64 KiB writes.
+WRITE_SIZE = 64 * 1024
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view[:WRITE_SIZE]) :]
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str
@@ -81,15 +160,44 @@ class StoredBlob:
     extra: dict[str, str] = field(default_factory=dict)  # other digests asked for
 
 
-def _syncfs(path: Path) -> bool:
-    """syncfs(2) on the file system holding `path` (Linux, via libc); False if unavailable."""
+def _libc_function(name: str) -> Any:
+    """A function of the C library by name (Linux calls Python does not wrap), or None."""
     import ctypes
     import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        syncfs = libc.syncfs
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), name)
     except (OSError, AttributeError, TypeError):
+        return None
+
+
+_SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>: start writeback of dirty pages, do not wait
+
+
+def _writeback_starter() -> Callable[[int, int, int], None] | None:
+    """sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE) where Linux offers it.
+
+    Only a head start: it promises nothing about durability (the closing fsync does), so
+    a failure is ignored."""
+    import ctypes
+
+    call = _libc_function("sync_file_range")
+    if call is None:
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+
+    def start(fd: int, offset: int, length: int) -> None:
+        call(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+    return start
+
+
+def _syncfs(path: Path) -> bool:
+    """syncfs(2) on the file system holding `path` (Linux, via libc); False if unavailable."""
+    import ctypes
+
+    syncfs = _libc_function("syncfs")
+    if syncfs is None:
         return False
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -172,23 +280,35 @@ class EvidenceStore:
             raise InputError(f"cannot read {source}: {exc.strerror}") from exc
         try:
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            verifier = None
+            verifier = writer = None
             try:
                 if st.st_size >= PARALLEL_VERIFY:
                     verifier = _Verifier(tmp)
-                while chunk := os.read(src, CHUNK):
+                    writer = _Writer(out, verifier)
+                while True:
+                    if writer is not None:
+                        buf = writer.buffer()
+                        got = os.readv(src, [buf])
+                        chunk: bytes | memoryview = memoryview(buf)[:got]
+                        if got:
+                            writer.put(buf, got)  # written on its own thread while we hash
+                    else:
+                        chunk = os.read(src, CHUNK)
+                        got = len(chunk)
+                        _write_all(out, chunk)
+                    if not got:
+                        break
                     digest.update(chunk)
                     for other in others:
                         other.update(chunk)
-                    size += len(chunk)
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(out, view) :]
-                    if verifier is not None:
-                        verifier.feed(len(chunk))
+                    size += got
+                if writer is not None:
+                    writer.finish()
                 if sync:
                     os.fsync(out)
             finally:
+                if writer is not None:
+                    writer.stop()
                 os.close(out)
                 copied = verifier.finish() if verifier is not None else None
         except OSError as exc:

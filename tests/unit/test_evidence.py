@@ -4,6 +4,7 @@ name the item when a copy or an original changes."""
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import stat
@@ -14,7 +15,7 @@ import pytest
 from irkit import keys
 from irkit.canonical import canonical_bytes, signed_bytes
 from irkit.case import Case
-from irkit.errors import NotAuthorizedError
+from irkit.errors import InputError, NotAuthorizedError
 from irkit.evidence import check_items, collect, inventory
 from tests.helpers import entry, lines, problems, verify, write_lines
 
@@ -115,6 +116,63 @@ def test_large_copy_is_verified_while_written(case: Case, tmp_path: Path) -> Non
     assert blob.sha256 == hashlib.sha256(data).hexdigest() and blob.size == len(data)
     assert blob.extra["md5"] == hashlib.md5(data).hexdigest()
     assert case.store.path_for(blob.sha256).read_bytes() == data
+
+
+def test_large_copy_starts_writeback_on_the_way(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread starts writeback every FLUSH_EVERY bytes (sync_file_range), so the
+    closing fsync (or a batch's syncfs) finds little left."""
+    from irkit import store
+
+    real = store._writeback_starter()
+    assert real is not None  # Linux: the call exists and is used
+    started: list[tuple[int, int]] = []
+
+    def recording() -> object:
+        def start(fd: int, offset: int, length: int) -> None:
+            started.append((offset, length))
+            real(fd, offset, length)
+
+        return start
+
+    monkeypatch.setattr(store._Writer, "FLUSH_EVERY", 2 * 1024 * 1024)
+    monkeypatch.setattr(store, "_writeback_starter", recording)
+    big = tmp_path / "big.bin"
+    data = os.urandom(store.PARALLEL_VERIFY + 1)
+    big.write_bytes(data)
+    blob = case.store.put_file(big)
+    mib2 = 2 * 1024 * 1024
+    assert started == [(0, mib2), (mib2, mib2), (2 * mib2, mib2), (3 * mib2, mib2)]
+    assert case.store.path_for(blob.sha256).read_bytes() == data
+    started.clear()
+    big.write_bytes(data[::-1])  # other content, so that it is stored anew
+    case.store.put_file(big, sync=False)  # a batch's file, made durable later by syncfs
+    assert len(started) == 4
+
+
+def test_a_copy_that_cannot_be_written_leaves_nothing(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from irkit import store
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(store.PARALLEL_VERIFY * 2))
+    real = os.write
+    calls = [0]
+
+    def full(fd: int, data: bytes) -> int:
+        calls[0] += 1
+        if calls[0] > 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(InputError, match="No space left"):
+        case.store.put_file(big)
+    monkeypatch.setattr(os, "write", real)
+    assert not list((case.root / "evidence" / "tmp").iterdir())
+    assert not [p for p in (case.root / "evidence").rglob("*") if p.is_file()]
 
 
 def test_verifier_notices_a_copy_shorter_or_longer_than_written(tmp_path: Path) -> None:

@@ -228,11 +228,12 @@ def _unlink(path: str) -> None:
 def hash_file(path: Path | str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
+    buf = memoryview(bytearray(CHUNK))  # read into one buffer, not a new object per chunk
     fd = _open_source(path)
     try:
-        while chunk := os.read(fd, CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        while got := os.readv(fd, [buf]):
+            digest.update(buf[:got])
+            size += got
     finally:
         os.close(fd)
     return digest.hexdigest(), size

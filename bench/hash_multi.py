@@ -24,6 +24,7 @@ def main() -> None:
         total = make_tree(tree, args.files, args.size)
         t = medians(
             args.runs,
+            warm=tree,
             md5=[*IRKIT, "-a", "md5", str(tree)],
             sha256=[*IRKIT, "-a", "sha256", str(tree)],
             both=[*IRKIT, "-a", "md5,sha256", str(tree)],

@@ -23,6 +23,7 @@ def main() -> None:
         make_file(big, args.size)
         t = medians(
             args.runs,
+            warm=big.parent,
             openssl=["openssl", "dgst", "-sha256", str(big)],
             irkit=[*IRKIT, str(big)],
         )

@@ -16,7 +16,7 @@ import os
 import stat
 import struct
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,7 +282,7 @@ def iter_hash_paths(
     follow_symlinks: bool = False,
     progress: Progress | None = None,
     processes: bool | None = None,
-) -> Iterator[FileRecord]:
+) -> Generator[FileRecord, None, None]:
     """As hash_paths, each record yielded in walk order as soon as it and those before it
     are done: a manifest of a million files is written while it is hashed, and memory stays
     that of the path list, not of a million records.
@@ -307,11 +307,10 @@ def iter_hash_paths(
         return _iter_in_processes(
             paths, regular, algorithms, workers, follow_symlinks, progress, total
         )
-    return iter(
-        _hash_in_threads(
-            paths, regular, algorithms, jobs or min(8, cores + 1), follow_symlinks, progress, total
-        )
+    done = _hash_in_threads(
+        paths, regular, algorithms, jobs or min(8, cores + 1), follow_symlinks, progress, total
     )
+    return (record for record in done)
 
 
 _DIGEST_SIZES = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64, "blake2b": 64}
@@ -328,7 +327,7 @@ def _iter_in_processes(
     follow_symlinks: bool,
     progress: Progress | None,
     total: int,
-) -> Iterator[FileRecord]:
+) -> Generator[FileRecord, None, None]:
     """Forked workers write raw digests into one shared anonymous mapping, a slot per path.
 
     Nothing is pickled and no pool threads run in the parent: the Pool this replaced cost a

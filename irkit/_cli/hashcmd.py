@@ -120,6 +120,7 @@ def hash_cmd(
     records = hashing.iter_hash_paths(
         roots, chosen, jobs=jobs, follow_symlinks=follow_symlinks, progress=_progress()
     )
+    click.get_current_context().call_on_close(records.close)  # on any error: workers stop
     notes: list[tuple[bool, str]] = []  # (is trouble, text), shown once the run is over
 
     def watched(absolute: bool = False) -> Iterator[hashing.FileRecord]:

@@ -160,3 +160,20 @@ def test_output_file_is_whole_or_absent(irkit: Runner, tmp_path: Path) -> None:
     assert irkit("hash", "data", "--format", "hashdeep", "-o", "m.hd").exit_code == 0
     assert (tmp_path / "m.hd").read_bytes().startswith(b"%%%% HASHDEEP-1.0")
     assert [p.name for p in tmp_path.iterdir() if "m.hd" in p.name] == ["m.hd"]
+
+
+def test_a_run_that_fails_early_leaves_no_worker_running(irkit: Runner, tmp_path: Path) -> None:
+    first = tmp_path / "a"
+    first.mkdir()
+    (first / "new\nline").write_text("x")  # the hashdeep writer refuses this, first thing
+    many = tmp_path / "b"
+    many.mkdir()
+    for i in range(400):
+        (many / f"f{i:03d}").write_bytes(os.urandom(50_000))
+    r = irkit("hash", str(first), str(many), "--format", "hashdeep")
+    assert r.exit_code == 2 and "newline" in r.stderr
+    try:  # every forked worker has been stopped and reaped by the time the command returns
+        os.waitpid(-1, os.WNOHANG)
+        raise AssertionError("a worker process is still there")
+    except ChildProcessError:
+        pass

@@ -10,10 +10,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import socket
 import stat
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,6 +212,8 @@ def collect(
             )
         if not items:
             raise InputError("nothing to collect: no regular files under the given paths")
+        import socket  # only a collection needs it: not at every import of this module
+
         body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
         if skipped:
             body["skipped"] = skipped
@@ -275,6 +275,8 @@ def verify_finish(ctx: Any) -> None:
     store = EvidenceStore(ctx.case_root / "evidence")
     items = ctx.state.get("evidence", {}).get("items", [])
     # hashlib releases the GIL: several items re-hash at once, problems still in order
+    from concurrent.futures import ThreadPoolExecutor  # only a re-check needs it
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         found = pool.map(lambda seq_item: item_problem(store, seq_item[1]), items)
         for (seq, item), problem in zip(items, found, strict=True):

@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from irkit import libc
 from irkit.errors import InputError
 from irkit.journal import fsync_dir
 
@@ -160,17 +160,6 @@ class StoredBlob:
     extra: dict[str, str] = field(default_factory=dict)  # other digests asked for
 
 
-def _libc_function(name: str) -> Any:
-    """A function of the C library by name (Linux calls Python does not wrap), or None."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), name)
-    except (OSError, AttributeError, TypeError):
-        return None
-
-
 _SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>: start writeback of dirty pages, do not wait
 
 
@@ -181,7 +170,7 @@ def _writeback_starter() -> Callable[[int, int, int], None] | None:
     a failure is ignored."""
     import ctypes
 
-    call = _libc_function("sync_file_range")
+    call = libc.function("sync_file_range")
     if call is None:
         return None
     call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
@@ -196,7 +185,7 @@ def _syncfs(path: Path) -> bool:
     """syncfs(2) on the file system holding `path` (Linux, via libc); False if unavailable."""
     import ctypes
 
-    syncfs = _libc_function("syncfs")
+    syncfs = libc.function("syncfs")
     if syncfs is None:
         return False
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

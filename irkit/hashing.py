@@ -253,25 +253,10 @@ _BATCHES_PER_WORKER = 64
 
 
 def hash_paths(
-    roots: Sequence[bytes],
-    algorithms: Sequence[str],
-    *,
-    jobs: int | None = None,
-    follow_symlinks: bool = False,
-    progress: Progress | None = None,
-    processes: bool | None = None,
+    roots: Sequence[bytes], algorithms: Sequence[str], **options: Any
 ) -> list[FileRecord]:
-    """Hash every file under `roots`; records come back in walk order."""
-    return list(
-        iter_hash_paths(
-            roots,
-            algorithms,
-            jobs=jobs,
-            follow_symlinks=follow_symlinks,
-            progress=progress,
-            processes=processes,
-        )
-    )
+    """All of iter_hash_paths at once (same keyword options), in walk order."""
+    return list(iter_hash_paths(roots, algorithms, **options))
 
 
 def iter_hash_paths(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from irkit.errors import EXIT_PROBLEMS, EXIT_USAGE, InputError, IrkitError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+# pathlib and json are imported where used: `irkit hash` needs neither, and every
+# millisecond of start-up counts against the tools it is compared with.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +59,8 @@ class IrkitGroup(click.Group):
 
 
 def app_dir() -> Path:
+    from pathlib import Path
+
     override = os.environ.get("IRKIT_HOME")
     return Path(override) if override else Path(click.get_app_dir("irkit"))
 
@@ -65,6 +70,8 @@ def default_key_path() -> Path:
 
 
 def case_option(func: F) -> F:
+    from pathlib import Path
+
     return click.option(
         "--case",
         "case_dir",
@@ -75,6 +82,8 @@ def case_option(func: F) -> F:
 
 
 def key_options(func: F) -> F:
+    from pathlib import Path
+
     func = click.option(
         "--passphrase-file",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -127,6 +136,8 @@ def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
 
 
 def open_case(case_dir: Path | None) -> Any:
+    from pathlib import Path
+
     from irkit.case import Case
 
     case = Case.find(case_dir, Path.cwd())
@@ -135,9 +146,12 @@ def open_case(case_dir: Path | None) -> Any:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """Write `path` whole or not at all: a temporary file beside it, renamed into place only
+def atomic_output(where: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """Write `where` whole or not at all: a temporary file beside it, renamed into place only
     when the block succeeds, so a failed or interrupted run leaves no half-written output."""
+    from pathlib import Path
+
+    path = Path(where)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         stream = tmp.open("xb")
@@ -153,6 +167,8 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
 
 
 def print_json(data: Any) -> None:
+    import json
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 

@@ -6,7 +6,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import click
 
@@ -79,7 +78,7 @@ def _show_notes(notes: list[tuple[bool, str]]) -> None:
 @click.option(
     "-o",
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     help="Write the manifest here instead of standard output.",
 )
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Files hashed at once.")
@@ -87,7 +86,7 @@ def _show_notes(notes: list[tuple[bool, str]]) -> None:
 @click.option(
     "--audit",
     "audit_file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=click.Path(dir_okay=False, exists=True),
     help="Compare PATHS with this manifest instead of printing one.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Audit result as JSON.")
@@ -95,10 +94,10 @@ def hash_cmd(
     paths: tuple[str, ...],
     algorithms: str,
     fmt: str,
-    out: Path | None,
+    out: str | None,
     jobs: int | None,
     follow_symlinks: bool,
-    audit_file: Path | None,
+    audit_file: str | None,
     as_json: bool,
 ) -> None:
     """Hash PATHS (files or folders, recursively) with several digests in one read.
@@ -114,7 +113,8 @@ def hash_cmd(
     chosen = hashing.check_algorithms(algorithms.split(","))
     expected: dict[bytes, str] = {}
     if audit_file is not None:
-        algorithm, expected = manifests.load(audit_file.read_bytes())
+        with open(audit_file, "rb") as fh:
+            algorithm, expected = manifests.load(fh.read())
         chosen = (algorithm,)
     roots = [os.fsencode(p) for p in paths]
     records = hashing.iter_hash_paths(

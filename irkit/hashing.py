@@ -460,6 +460,7 @@ def _work(
     parent trusts, so a file whose size or mtime moved while read is written as _CHANGED.
     """
     constructors = [_CONSTRUCTORS[a] for a in names]
+    single = constructors[0] if len(constructors) == 1 else None  # the usual case, flatter
     # a slot is its body (bytes read, digests) and then its verdict byte, written last: a
     # worker killed in between leaves a slot that reads as not done
     body = struct.Struct(f"=Q{width - _SLOT_HEAD.size}s").pack_into
@@ -469,6 +470,7 @@ def _work(
     buf = memoryview(bytearray(CHUNK))
     bufs = [buf]
     readv, fstat, close, is_regular = os.readv, os.fstat, os.close, stat.S_ISREG
+    open_, flags = os.open, _OPEN_FLAGS | os.O_NOFOLLOW
     while True:
         got = os.read(queue, 4)
         if len(got) < 4:
@@ -479,7 +481,12 @@ def _work(
             fd = -1
             if regular[i] and not follow:
                 try:
-                    fd = _open_ro(path, os.O_NOFOLLOW)
+                    fd = open_(path, flags)
+                except PermissionError:  # O_NOATIME needs ownership (or it is unreadable)
+                    try:
+                        fd = open_(path, flags & ~_NOATIME)
+                    except OSError:
+                        fd = -1
                 except OSError:
                     fd = -1
             if fd < 0:  # an error, a special file, a symlink to follow: hash_path looks
@@ -499,18 +506,29 @@ def _work(
                     done_files += 1
                     continue
                 expected = opened.st_size
-                hashers = [c() for c in constructors]
                 size = 0
-                while True:
-                    n = readv(fd, bufs)
-                    if not n:
-                        break
-                    size += n
-                    chunk = buf if n == CHUNK else buf[:n]
-                    for h in hashers:
-                        h.update(chunk)
-                    if n < CHUNK and size == expected:
-                        break
+                if single is not None:
+                    h = single()
+                    update = h.update
+                    while n := readv(fd, bufs):
+                        size += n
+                        if n == CHUNK:
+                            update(buf)
+                        else:
+                            update(buf[:n])
+                            if size == expected:  # a short read at the size: the end
+                                break
+                    digest = h.digest()
+                else:
+                    hashers = [c() for c in constructors]
+                    while n := readv(fd, bufs):
+                        size += n
+                        chunk = buf if n == CHUNK else buf[:n]
+                        for h in hashers:
+                            h.update(chunk)
+                        if n < CHUNK and size == expected:
+                            break
+                    digest = b"".join(h.digest() for h in hashers)
                 after = fstat(fd)
             except OSError:
                 shared[i * width] = _LOOK_AGAIN
@@ -518,15 +536,14 @@ def _work(
                 continue
             finally:
                 close(fd)
-            changed = size != expected or (after.st_size, after.st_mtime_ns) != (
-                size,
-                opened.st_mtime_ns,
-            )
-            digest = (
-                hashers[0].digest() if len(hashers) == 1 else b"".join(h.digest() for h in hashers)
-            )
             body(shared, i * width + 1, size, digest)
-            shared[i * width] = _CHANGED if changed else _DONE
+            shared[i * width] = (
+                _DONE
+                if size == expected
+                and after.st_size == size
+                and after.st_mtime_ns == opened.st_mtime_ns
+                else _CHANGED
+            )
             done_bytes += size
             done_files += 1
         pack_tally(shared, tally, done_bytes, done_files)

@@ -227,18 +227,16 @@ def walk_folders(
             paths = []
             regular = []
             for entry in entries:
-                try:
-                    is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
+                try:  # the question most entries answer yes to first
+                    is_file = entry.is_file(follow_symlinks=follow_symlinks)
+                    is_dir = not is_file and entry.is_dir(follow_symlinks=follow_symlinks)
                 except OSError:
-                    is_dir = False
+                    is_file = is_dir = False
                 if is_dir:
                     subdirs.append(entry.path)
-                    continue
-                try:
-                    regular.append(entry.is_file(follow_symlinks=follow_symlinks))
-                except OSError:
-                    regular.append(False)
-                paths.append(entry.path)
+                else:
+                    paths.append(entry.path)
+                    regular.append(is_file)
             if paths:
                 yield paths, regular
             stack.extend(reversed(subdirs))

@@ -468,7 +468,6 @@ def _work(
     buf = memoryview(bytearray(CHUNK))
     bufs = [buf]
     readv, fstat, close, is_regular = os.readv, os.fstat, os.close, stat.S_ISREG
-    open_, flags = os.open, _OPEN_FLAGS | os.O_NOFOLLOW
     while True:
         got = os.read(queue, 4)
         if len(got) < 4:
@@ -479,12 +478,7 @@ def _work(
             fd = -1
             if regular[i] and not follow:
                 try:
-                    fd = open_(path, flags)
-                except PermissionError:  # O_NOATIME needs ownership (or it is unreadable)
-                    try:
-                        fd = open_(path, flags & ~_NOATIME)
-                    except OSError:
-                        fd = -1
+                    fd = _open_ro(path, os.O_NOFOLLOW)
                 except OSError:
                     fd = -1
             if fd < 0:  # an error, a special file, a symlink to follow: hash_path looks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -310,6 +312,79 @@ def test_a_consumer_that_stops_early_leaves_no_worker_behind(wide_tree: Path) ->
     records.close()  # type: ignore[attr-defined]
     with pytest.raises(ChildProcessError):  # every worker was reaped
         os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.fixture
+def head_start(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A head start after 50 files (wide_tree's folder `a` crosses it), 100 files after it in
+    `z`; returns the list of forks the parent makes."""
+    for i in range(100):
+        (wide_tree / "z").mkdir(exist_ok=True)
+        (wide_tree / "z" / f"g{i:03d}").write_bytes(os.urandom(i * 31))
+    monkeypatch.setattr(hashing, "_HEAD_START", 50)
+    parent, fork, forks = os.getpid(), os.fork, []
+
+    def counted() -> int:
+        pid = fork()
+        if os.getpid() == parent:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counted)
+    return forks
+
+
+def _no_child_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_workers_start_on_the_first_folders_while_the_rest_is_walked(
+    wide_tree: Path, head_start: list[int]
+) -> None:
+    serial = hashing.hash_paths(
+        [os.fsencode(wide_tree)], ("sha256", "md5"), processes=False, jobs=1
+    )
+    forked = hashing.hash_paths([os.fsencode(wide_tree)], ("sha256", "md5"), jobs=2)
+    assert len(head_start) == 4  # two workers for the head, two for the rest
+    assert [(r.path, r.kind, r.size, r.digests, r.note) for r in serial] == [
+        (r.path, r.kind, r.size, r.digests, r.note) for r in forked
+    ]
+    assert _no_child_left()
+
+
+def test_a_stream_closed_or_dropped_early_leaves_no_worker_behind(
+    wide_tree: Path, head_start: list[int]
+) -> None:
+    records = hashing.iter_hash_paths([os.fsencode(wide_tree)], ("sha256",), jobs=2)
+    next(records)
+    records.close()
+    assert len(head_start) == 4 and _no_child_left()
+    unread = hashing.iter_hash_paths([os.fsencode(wide_tree)], ("sha256",), jobs=2)
+    assert len(head_start) == 8  # workers start before the first record is asked for
+    del unread
+    gc.collect()
+    assert _no_child_left()
+
+
+def test_a_walk_that_fails_after_the_head_start_stops_its_workers(
+    wide_tree: Path, head_start: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walk = hashing.walk_folders
+
+    def failing(*args: object, **kwargs: object) -> Iterator[tuple[list[bytes], list[bool]]]:
+        for n, folder in enumerate(walk(*args, **kwargs)):  # type: ignore[arg-type]
+            if n == 3:
+                raise KeyboardInterrupt
+            yield folder
+
+    monkeypatch.setattr(hashing, "walk_folders", failing)
+    with pytest.raises(KeyboardInterrupt):
+        hashing.iter_hash_paths([os.fsencode(wide_tree)], ("sha256",), jobs=2)
+    assert len(head_start) == 2 and _no_child_left()
 
 
 def test_no_fork_beside_other_threads(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-IRKIT = [sys.executable, "-m", "irkit", "hash"]
+# $IRKIT_BIN times another installed `irkit` command instead of this interpreter's. The dev
+# install (`pip install -e`) adds a finder that every start imports, about 6 ms here that a
+# user's `pip install .` does not pay: time that form with
+#   python3 -m venv /tmp/bench-venv && /tmp/bench-venv/bin/pip install .
+#   IRKIT_BIN=/tmp/bench-venv/bin/irkit python bench/hash_tree.py
+_BIN = os.environ.get("IRKIT_BIN")
+IRKIT = [_BIN, "hash"] if _BIN else [sys.executable, "-m", "irkit", "hash"]
 # irkit is timed as installed: `pip install` compiles its bytecode once. A checkout run
 # under PYTHONDONTWRITEBYTECODE (set in some sandboxes) recompiles every module on every
 # start, about 10 ms here, which no user pays.

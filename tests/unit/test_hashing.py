@@ -315,12 +315,8 @@ def test_a_consumer_that_stops_early_leaves_no_worker_behind(wide_tree: Path) ->
 
 
 @pytest.fixture
-def head_start(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A head start after 50 files (wide_tree's folder `a` crosses it), 100 files after it in
-    `z`; returns the list of forks the parent makes."""
-    for i in range(100):
-        (wide_tree / "z").mkdir(exist_ok=True)
-        (wide_tree / "z" / f"g{i:03d}").write_bytes(os.urandom(i * 31))
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Workers start after 50 files; the list of forks the parent makes."""
     monkeypatch.setattr(hashing, "_HEAD_START", 50)
     parent, fork, forks = os.getpid(), os.fork, []
 
@@ -331,6 +327,15 @@ def head_start(wide_tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return pid
 
     monkeypatch.setattr(os, "fork", counted)
+    return forks
+
+
+@pytest.fixture
+def head_start(wide_tree: Path, forks: list[int]) -> list[int]:
+    """wide_tree's folder `a` crosses the head start; 100 files after it in `z`."""
+    for i in range(100):
+        (wide_tree / "z").mkdir(exist_ok=True)
+        (wide_tree / "z" / f"g{i:03d}").write_bytes(os.urandom(i * 31))
     return forks
 
 
@@ -354,6 +359,18 @@ def test_workers_start_on_the_first_folders_while_the_rest_is_walked(
         (r.path, r.kind, r.size, r.digests, r.note) for r in forked
     ]
     assert _no_child_left()
+
+
+def test_a_head_start_that_takes_the_whole_tree(tmp_path: Path, forks: list[int]) -> None:
+    """The walk crosses the head start in its last folder: nothing is left for a second run."""
+    for i in range(80):
+        (tmp_path / f"f{i:02d}").write_bytes(os.urandom(i * 50))
+    forked = hashing.hash_paths([os.fsencode(tmp_path)], ("sha256",), jobs=2)
+    assert [(r.path, r.digests) for r in forked] == [
+        (r.path, r.digests)
+        for r in hashing.hash_paths([os.fsencode(tmp_path)], ("sha256",), processes=False)
+    ]
+    assert len(forked) == 80 and len(forks) == 2 and _no_child_left()
 
 
 def test_a_stream_closed_or_dropped_early_leaves_no_worker_behind(

@@ -286,7 +286,8 @@ def iter_hash_paths(
 
     `processes`: None chooses forked workers for a tree of files where fork exists and
     no other thread runs (forking a threaded program can copy a lock another thread holds),
-    else threads; True forks whenever it can.
+    else threads; True forks whenever it can. Forked workers start on the first folders
+    while the rest of the tree is walked, so they run before the first record is asked for.
     """
     cores = os.cpu_count() or 1
     can_fork = hasattr(os, "fork")
@@ -309,26 +310,20 @@ def iter_hash_paths(
         for some, known in walker:
             paths += some
             regular += known
-    except BaseException:
-        if head is not None:
-            head.stop()
-        raise
-    count = len(paths)
-    workers = max(1, min(jobs or cores, count // _PROCESS_MIN_FILES))
-    if head is not None or (fork and workers > 1):
+        count = len(paths)
         total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
-        try:
+        workers = max(1, min(jobs or cores, count // _PROCESS_MIN_FILES))
+        if head is not None or (fork and workers > 1):
             rest = (
                 _Workers(paths, regular, algorithms, workers, follow_symlinks, progress, total)
                 if count
                 else None
             )
-        except BaseException:
-            if head is not None:
-                head.stop()
-            raise
-        return _in_turn(head, rest)
-    total = _planned_bytes(paths, follow_symlinks) if progress is not None else 0
+            return _in_turn(head, rest)
+    except BaseException:  # interrupted walking or forking: the head's workers stop too
+        if head is not None:
+            head.stop()
+        raise
     done = _hash_in_threads(
         paths, regular, algorithms, jobs or min(8, cores + 1), follow_symlinks, progress, total
     )

@@ -6,6 +6,7 @@ run by run and reports medians; data is read once first so both sides see the pa
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import statistics
@@ -80,3 +81,12 @@ def make_tree(root: Path, files: int, mib: int) -> int:
         total += n
     read_into_cache(root)
     return total
+
+
+def tree_args(files: int = 4000, size: int = 400, runs: int = 3) -> argparse.Namespace:
+    """--files, --size (MiB, about) and --runs of a tree bench, with its defaults."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=files)
+    parser.add_argument("--size", type=int, default=size, help="MiB, about")
+    parser.add_argument("--runs", type=int, default=runs)
+    return parser.parse_args()

@@ -18,7 +18,6 @@ Run: python bench/hash_floor.py [--files 20000] [--size 2000] [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -29,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from _hashdata import IRKIT, make_tree, read_into_cache, timed
+from _hashdata import IRKIT, make_tree, read_into_cache, timed, tree_args
 
 CHUNK = 64 * 1024
 
@@ -89,11 +88,7 @@ def _in_processes(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, default=20000)
-    parser.add_argument("--size", type=int, default=2000, help="MiB, about")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    args = tree_args(20000, 2000, 5)
     if not shutil.which("hashdeep"):
         sys.exit("hashdeep is not installed (apt-get install hashdeep)")
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:

@@ -6,19 +6,14 @@ Run: python bench/hash_multi.py [--files 4000] [--size MIB (default 400)] [--run
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from _hashdata import IRKIT, make_tree, medians
+from _hashdata import IRKIT, make_tree, medians, tree_args
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--files", type=int, default=4000)
-    parser.add_argument("--size", type=int, default=400, help="MiB, about")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = tree_args()
     with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         tree = Path(tmp) / "tree"
         total = make_tree(tree, args.files, args.size)

@@ -177,12 +177,19 @@ def _file_sha256(path: Path) -> str:
 
 def _new_scratch(keep: Path | None) -> Path:
     if keep is None:
-        return Path(tempfile.mkdtemp(prefix="irkit-restore-"))
+        try:
+            return Path(tempfile.mkdtemp(prefix="irkit-restore-"))
+        except OSError as exc:
+            raise restore.scratch_failure(
+                Path(tempfile.gettempdir()), exc, "creating the scratch directory"
+            ) from exc
     try:
         keep.mkdir(mode=0o700)
     except FileExistsError as exc:
         raise InputError(f"--keep {keep} already exists; restore never writes over it") from exc
     except OSError as exc:
+        if restore.is_environment_error(exc):
+            raise restore.scratch_failure(keep, exc, "creating it for --keep") from exc
         raise InputError(f"cannot create {keep}: {exc.strerror}") from exc
     return keep
 
@@ -213,7 +220,10 @@ def run_verify(
     timeout: int = 3600,
     limits: restore.Limits | None = None,
 ) -> Result:
-    """Restore, compare and check; bad input raises before anything is restored."""
+    """Restore, compare and check; bad input raises before anything is restored.
+
+    A failure of this machine (scratch disk full, PostgreSQL missing...) raises
+    EnvironmentFailure, never a FAIL: the scratch tree goes, --keep's too (it is incomplete)."""
     if (manifest is None) == (source is None):
         raise InputError("give exactly one of --manifest or --source")
     if manifest is not None:
@@ -274,6 +284,10 @@ def run_verify(
             kept=str(keep) if keep is not None else None,
             databases=checked.databases,
         )
+    except BaseException:
+        if keep is not None:
+            restore.remove(scratch)  # made by this run, and incomplete: nothing to keep
+        raise
     finally:
         if keep is None:
             restore.remove(scratch)
@@ -288,29 +302,32 @@ def record(case: Case, signer: Signer, result: Result, *, sign_off: bool, **kw: 
     the FAIL itself is recorded (the failed test is a fact worth keeping)."""
     case.check_signer(signer, KIND)
     data = result_bytes(result)
-    fd, tmp = tempfile.mkstemp(prefix="irkit-backup-result-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        blob = case.store.put_file(Path(tmp))
-    finally:
-        Path(tmp).unlink()
-    counts = result.counts()
-    body = {
-        "artifact": result.artifact[:200],
-        "artifact_kind": result.artifact_kind,
-        "artifact_sha256": result.artifact_sha256,
-        "manifest_sha256": result.manifest_sha256,
-        "spec_sha256": result.spec_sha256,
-        "verdict": result.verdict,
-        **counts,
-        "restored_files": result.restored_files,
-        "restored_bytes": result.restored_bytes,
-        "restore_ms": result.restore_ms,
-        "result_sha256": blob.sha256,
-        "signed_off": sign_off and result.verdict == "PASS",
-    }
-    entry = case.append(signer, KIND, body, **kw)
+    # the result is copied into the store and named by the entry in one store session:
+    # nothing may clean the copy away in between (see EvidenceStore.writing)
+    with case.store.writing():
+        fd, tmp = tempfile.mkstemp(prefix="irkit-backup-result-", suffix=".json")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            blob = case.store.put_file(Path(tmp))
+        finally:
+            Path(tmp).unlink()
+        counts = result.counts()
+        body = {
+            "artifact": result.artifact[:200],
+            "artifact_kind": result.artifact_kind,
+            "artifact_sha256": result.artifact_sha256,
+            "manifest_sha256": result.manifest_sha256,
+            "spec_sha256": result.spec_sha256,
+            "verdict": result.verdict,
+            **counts,
+            "restored_files": result.restored_files,
+            "restored_bytes": result.restored_bytes,
+            "restore_ms": result.restore_ms,
+            "result_sha256": blob.sha256,
+            "signed_off": sign_off and result.verdict == "PASS",
+        }
+        entry = case.append(signer, KIND, body, **kw)
     if sign_off and result.verdict == "FAIL":
         raise ProblemsFound(
             f"sign-off refused: verdict FAIL ({len(result.failures)} finding(s)); "

@@ -10,14 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from irkit import jsonload
 from irkit.errors import InputError
 
 VERSION = 1
 _CHUNK = 1 << 20
 _TAIL = b'"Manifest-Checksum": "'
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +44,22 @@ def scan(source: Path) -> list[FileRecord]:
     """Regular files under SOURCE (symlinks are not followed: a backup stores the link)."""
     if not source.is_dir():
         raise InputError(f"not a directory: {source}")
+
+    def unreadable(exc: OSError) -> None:  # a folder left out would make its files "extra"
+        where = os.fsdecode(exc.filename) if exc.filename else str(source)
+        raise InputError(f"unreadable folder {where}: {exc.strerror or exc}")
+
     out: list[FileRecord] = []
-    for dirpath, dirnames, filenames in os.walk(source):
+    for dirpath, dirnames, filenames in os.walk(source, onerror=unreadable):
         dirnames.sort()
         for name in sorted(filenames):
             full = Path(dirpath) / name
-            if full.is_symlink() or not full.is_file():
-                continue
-            size, digest = hash_file(full)
+            try:
+                if full.is_symlink() or not full.is_file():
+                    continue
+                size, digest = hash_file(full)
+            except OSError as exc:
+                raise InputError(f"unreadable file {full}: {exc.strerror or exc}") from exc
             out.append(FileRecord(full.relative_to(source).as_posix(), size, digest))
     return out
 
@@ -75,8 +86,12 @@ def write(source: Path, out: Path) -> list[FileRecord]:
     files = scan(source)
     data = render(files)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write manifest {out}: {exc.strerror or exc}") from exc
     return files
 
 
@@ -86,14 +101,12 @@ def parse(data: bytes) -> list[FileRecord]:
     if cut < 0:
         raise InputError("manifest has no Manifest-Checksum (truncated?)")
     body = data[: cut + 1]
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise InputError(f"manifest is not valid JSON: {exc}") from exc
+    doc = jsonload.loads(data, what="manifest")  # strict: no duplicate key, no deep nesting
     if not isinstance(doc, dict):
         raise InputError("manifest is not a JSON object")
-    if doc.get("Manifest-Version") != VERSION:
-        raise InputError(f"unsupported manifest version: {doc.get('Manifest-Version')!r}")
+    version = doc.get("Manifest-Version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
+        raise InputError(f"unsupported manifest version: {version!r}")
     if set(doc) != {"Manifest-Version", "Files", "Manifest-Checksum"}:
         raise InputError(f"unexpected manifest keys: {sorted(doc)}")
     if hashlib.sha256(body).hexdigest() != doc["Manifest-Checksum"]:
@@ -107,14 +120,14 @@ def parse(data: bytes) -> list[FileRecord]:
         if not isinstance(item, dict):
             raise InputError("manifest file entry is not an object")
         path, size = item.get("Path"), item.get("Size")
-        if not isinstance(path, str) or not path:
+        if not isinstance(path, str) or not path or "\x00" in path:
             raise InputError("manifest file entry without Path")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise InputError(f"manifest entry {path!r}: bad Size")
         if "Checksum" in item and item.get("Checksum-Algorithm") != "SHA256":
             raise InputError(f"manifest entry {path!r}: checksum without SHA256 algorithm")
         digest = item.get("Checksum")
-        if not isinstance(digest, str) or len(digest) != 64:
+        if not isinstance(digest, str) or _SHA256_HEX.fullmatch(digest) is None:
             raise InputError(f"manifest entry {path!r}: bad or missing Checksum")
         if set(item) - {"Path", "Size", "Checksum-Algorithm", "Checksum"}:
             raise InputError(f"manifest entry {path!r}: unknown keys")

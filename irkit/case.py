@@ -8,24 +8,27 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from irkit import FORMAT_VERSION, journal, kinds
+from irkit import FORMAT_VERSION, journal, kinds, safefile
 from irkit.entry import Entry, build_line
 from irkit.errors import (
     CaseExistsError,
     CaseNotFoundError,
     InputError,
+    IrkitError,
     JournalError,
+    KeyFileError,
     NotAuthorizedError,
 )
 from irkit.journal import GENESIS_PREV, Journal, LockedJournal, entry_hash, scan_bytes
-from irkit.keys import PublicKey, Signer, b64e
-from irkit.roster import Roster
+from irkit.keys import PublicKey, Signer, b64e, check_public_key
+from irkit.roster import Roster, body_problem
 from irkit.store import EvidenceStore
 from irkit.timefmt import Clock, format_utc, system_clock
 
@@ -54,11 +57,93 @@ class ReadResult:
     torn: journal.TornTail | None
 
 
+_SECRET_NAME = "state-mac.key"  # noqa: S105 (a file name, not a secret)
+_secrets: dict[str, bytes | None] = {}
+
+
+def irkit_home() -> Path:
+    """The user's irkit folder: $IRKIT_HOME, else the platform's config folder (the same
+    place `click.get_app_dir("irkit")` names, without importing click into the library)."""
+    import sys
+
+    override = os.environ.get("IRKIT_HOME")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path.home()) / "irkit"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "irkit"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "irkit"
+
+
+def _cache_secret() -> bytes | None:
+    """This user's 32-byte key for authenticating append caches (0600 in irkit_home(),
+    created on first use). None when it cannot be had safely: caches are then not trusted."""
+    home = irkit_home()
+    key = str(home)
+    if key not in _secrets:
+        _secrets[key] = _read_or_make_secret(home / _SECRET_NAME)
+    return _secrets[key]
+
+
+def _read_or_make_secret(path: Path) -> bytes | None:
+    import stat
+
+    for _ in range(2):
+        try:
+            fd = safefile.open_regular(path)
+        except FileNotFoundError:
+            _make_secret(path)
+            continue
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            if st.st_mode & 0o077 or st.st_uid != os.geteuid() or not stat.S_ISREG(st.st_mode):
+                return None  # others could read or replace it: it authenticates nothing
+            data = os.read(fd, 64)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return data if len(data) == 32 else None
+    return None
+
+
+def _make_secret(path: Path) -> None:
+    """Create the secret whole (a temporary file linked into place), or leave it to a racing
+    process that got there first."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, os.urandom(32))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+def _cache_mac(secret: bytes, payload: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(secret, b"irkit append cache\n" + payload, hashlib.sha256).hexdigest()
+
+
 class _AppendState:
     """Derived, disposable cache that keeps append O(1): tail position, hash, membership.
 
     It is checked against the journal's bytes on every use and rebuilt when it disagrees, so
-    it cannot drift; verification never reads it.
+    it cannot drift; verification never reads it. Since it decides who may append, it is
+    trusted only under a MAC keyed by the user's own secret: anyone else who can write the
+    case folder can make it be ignored, never make it admit a key. The fold admits only
+    what verification would: membership entries with a valid signature by a key allowed to
+    sign them.
     """
 
     def __init__(self, size: int, last_offset: int, seq: int, hash_: str, roster: Roster) -> None:
@@ -84,16 +169,62 @@ class _AppendState:
             try:
                 obj = json.loads(line)
                 seq, kind, body = obj["seq"], obj["kind"], obj["body"]
+                if type(seq) is not int or type(kind) is not str or type(body) is not dict:
+                    raise TypeError("entry fields have the wrong types")
+                if kind in ("case.opened", "member.added", "member.removed"):
+                    kinds.validator(kind)(body)  # the roster reads these bodies' fields
             except (ValueError, KeyError, TypeError) as exc:
                 raise JournalError(
                     f"journal line at byte {base + offset} is malformed; run `irkit verify`"
                 ) from exc
-            if kind in ("case.opened", "member.added", "member.removed"):
+            if kind in ("case.opened", "member.added", "member.removed") and self._admits(
+                seq, kind, obj.get("actor"), body, line
+            ):
                 self.roster.apply(seq, kind, body)
             self.seq = seq
             self.hash = entry_hash(line)
             self.last_offset = base + offset
         self.size = base + len(data)
+
+    def _admits(self, seq: int, kind: str, actor: Any, body: dict[str, Any], line: bytes) -> bool:
+        """Whether `verify` would let this membership entry change the roster: signed by a key
+        allowed to sign it, by the roster's rules, with a valid signature."""
+        from irkit.entry import split_signature
+        from irkit.keys import b64d
+
+        if kind == "case.opened":
+            info = body["opener"]
+            if seq != 0 or info["fingerprint"] != actor:
+                return False
+            key_b64 = info["public_key"]
+        else:
+            member = self.roster.members.get(str(actor))
+            if member is None or self.roster.may_sign(member.fingerprint, kind) is not None:
+                return False
+            key_b64 = member.public_key
+        if body_problem(self.roster, kind, body) is not None:
+            return False
+        cut = split_signature(line)
+        try:
+            key = PublicKey(b64d(key_b64, what="public_key"))
+        except InputError:
+            return False
+        return cut is not None and key.verify(cut[1], cut[0])
+
+
+# A `Case.append` re-validation: entries appended since the caller's view -> body to sign.
+Rebase = Callable[[list[Entry]], dict[str, Any]]
+
+
+def _validate_body(kind: str, body: dict[str, Any]) -> None:
+    if not kinds.known(kind):
+        raise InputError(f"unknown entry kind {kind!r}")
+    try:
+        kinds.body_model(kind).model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InputError(f"invalid {kind} entry: {where}: {first['msg']}") from exc
 
 
 class Case:
@@ -106,6 +237,8 @@ class Case:
         self.reports_dir = root / "reports"
         self.store = EvidenceStore(root / "evidence")
         self._journal = Journal(self.journal_path)
+        # lines `read_entries` had to leave out, by line index (the CLI warns once each)
+        self.read_problems: dict[int, str] = {}
 
     # -- finding and opening -------------------------------------------------------------
 
@@ -113,9 +246,11 @@ class Case:
     def open(cls, root: Path) -> Case:
         marker = root / MARKER_NAME
         try:
-            doc = json.loads(marker.read_bytes())
+            doc = json.loads(safefile.read_bytes(marker))
         except FileNotFoundError as exc:
             raise CaseNotFoundError(f"no irkit case at {root} ({MARKER_NAME} missing)") from exc
+        except safefile.NotRegularFile as exc:
+            raise CaseNotFoundError(f"{marker} is {exc.strerror}") from exc
         except (OSError, ValueError) as exc:
             raise CaseNotFoundError(f"{marker} is unreadable or not JSON") from exc
         try:
@@ -146,7 +281,14 @@ class Case:
         return journal.read(self.journal_path)
 
     def read_entries(self) -> ReadResult:
-        """Parse every complete line (no signature checks: that is `verify`'s job)."""
+        """Parse and validate every complete line: the one way readers get entries.
+
+        Each entry's envelope and body are checked against the kind's body model
+        (`Entry.validated`); a line that fails is left out and named in `problems` (also
+        kept in `read_problems` for the CLI to warn about), so that folds, listings and
+        reports only ever see well-typed entries. No signature or chain checks: that is
+        `verify`'s job.
+        """
         from irkit.canonical import parse_canonical
 
         scan = self.scan()
@@ -154,28 +296,34 @@ class Case:
         problems: list[tuple[int, str]] = []
         for index, line in enumerate(scan.lines):
             obj, problem = parse_canonical(line)
-            if obj is None:
-                problems.append((index, problem or "unreadable line"))
-                continue
             try:
-                entries.append(Entry.from_obj(obj, line))
-            except (KeyError, TypeError):
-                problems.append((index, "line lacks required entry fields"))
+                if obj is None:
+                    raise ValueError(problem or "unreadable line")
+                entries.append(Entry.validated(obj, line))
+            except ValueError as exc:
+                message = (
+                    f"entry {index} (line {index + 1}) is malformed: {exc}; run `irkit verify`"
+                )
+                problems.append((index, message))
+                self.read_problems[index] = message
         return ReadResult(entries, problems, scan.torn)
 
     def roster(self) -> Roster:
-        """Current membership (from the append cache, checked against the journal)."""
-        with self._journal.locked() as locked:
-            return self._state(locked).roster
+        """Current membership (from the append cache, checked against the journal).
+
+        Read under a shared lock on a read-only descriptor: listing members must work on
+        write-protected media and never waits for another reader."""
+        with self._journal.reading() as view:
+            return self._state(view).roster
 
     def torn_tail(self) -> journal.TornTail | None:
         """The incomplete last line, if any, found from the end of the file: cheap enough
         for every command to warn. Read-only (works on write-protected media) under a shared
         lock, so an append in progress is not mistaken for a crash."""
         try:
-            fd = os.open(self.journal_path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = safefile.open_regular(self.journal_path)
         except OSError:
-            return None  # whoever reads the journal next reports why it cannot
+            return None  # whoever reads the journal next reports why it cannot (FIFO...)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             size = os.fstat(fd).st_size
@@ -208,29 +356,31 @@ class Case:
         *,
         clock: Clock = system_clock,
         after: int | None = None,
+        rebase: Rebase | None = None,
     ) -> Entry:
         """Validate, authorise, sign and durably append one entry; O(1) in journal size.
 
-        `after`: append only if the last entry is still that seq (compare-and-swap for
-        commands that checked a folded state first, e.g. a state change).
+        `after`: the last seq the caller's view held. Without `rebase`, append only if the
+        journal still ends there (compare-and-swap for commands that checked a folded state
+        first, e.g. a state change). With `rebase`, entries appended since are handed to it
+        under the journal lock (oldest first); it returns the body to sign instead, checked
+        again against the new tail, or raises to refuse. A long collection is then not
+        thrown away because someone added a note meanwhile.
         """
-        if not kinds.known(kind):
-            raise InputError(f"unknown entry kind {kind!r}")
-        try:
-            kinds.body_model(kind).model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            raise InputError(f"invalid {kind} entry: {where}: {first['msg']}") from exc
+        _validate_body(kind, body)
         with self._journal.locked() as locked:
             locked.check_tail()
             state = self._state(locked)
             self._authorise(state, signer, kind)
             if after is not None and state.seq != after:
-                raise InputError(
-                    f"the case changed meanwhile (now up to entry {state.seq}); nothing was "
-                    "written: look again and repeat the command"
-                )
+                if rebase is None or state.seq < after:
+                    raise InputError(
+                        f"the case changed meanwhile (now up to entry {state.seq}); nothing "
+                        "was written: look again and repeat the command"
+                    )
+                body = rebase(self._entries_since(locked, state, after))
+                _validate_body(kind, body)
+            self._check_rules(state, kind, body)
             seq = state.seq + 1
             prev = state.hash if seq else GENESIS_PREV
             line = build_line(
@@ -240,6 +390,40 @@ class Case:
             state.fold(line + b"\n", offset)
             self._save_state(state)
         return Entry.from_obj(json.loads(line), line)
+
+    @staticmethod
+    def _entries_since(locked: LockedJournal, state: _AppendState, after: int) -> list[Entry]:
+        """Entries after+1 .. the last, read backwards from the end: O(entries since), not
+        O(journal). Validated like every reader's entries (`Entry.validated`)."""
+        from irkit.canonical import parse_canonical
+
+        count = state.seq - after
+        start = state.size  # check_tail: the journal ends with a newline
+        data = b""
+        step = 64 * 1024
+        while start > 0 and data.count(b"\n") <= count:  # one more: where the first begins
+            new_start = max(0, start - step)
+            data = locked.read_range(new_start, start) + data
+            start, step = new_start, step * 2
+        lines = data.split(b"\n")[:-1][-count:]
+        entries: list[Entry] = []
+        for expected, line in enumerate(lines, start=after + 1):
+            obj, problem = parse_canonical(line)
+            try:
+                if obj is None:
+                    raise ValueError(problem or "unreadable line")
+                entry = Entry.validated(obj, line)
+                if entry.seq != expected:
+                    raise ValueError(f"seq {entry.seq} where {expected} belongs")
+            except ValueError as exc:
+                raise JournalError(
+                    f"journal entry {expected} is malformed ({exc}); nothing was written: "
+                    "run `irkit verify`"
+                ) from exc
+            entries.append(entry)
+        if len(entries) != count:
+            raise JournalError("the journal's tail could not be read back; nothing was written")
+        return entries
 
     @staticmethod
     def _authorise(state: _AppendState, signer: Signer, kind: str) -> None:
@@ -255,6 +439,15 @@ class Case:
                 hint="a case lead adds keys with `irkit member add PUBKEY --name NAME --role ROLE`",
             )
 
+    @staticmethod
+    def _check_rules(state: _AppendState, kind: str, body: dict[str, Any]) -> None:
+        """Refuse what `verify` would flag by the rules the append cache can judge (the
+        roster's and the body's own: member keys, removals, custody receivers, sorted tags),
+        so that no command, whatever its own checks, signs an entry that breaks the case."""
+        rule = body_problem(state.roster, kind, body)
+        if rule is not None:
+            raise InputError(f"refused: {rule[1]}; nothing was written")
+
     def _state(self, locked: LockedJournal) -> _AppendState:
         size = locked.size()
         state = self._load_state(locked, size)
@@ -267,8 +460,17 @@ class Case:
         return state
 
     def _load_state(self, locked: LockedJournal, size: int) -> _AppendState | None:
+        secret = _cache_secret()
+        if secret is None:
+            return None
         try:
-            doc = json.loads((self.root / STATE_NAME).read_bytes())
+            sealed = json.loads(safefile.read_bytes(self.root / STATE_NAME))  # no FIFO, no link
+            payload = str(sealed["state"]).encode("utf-8")
+            import hmac
+
+            if not hmac.compare_digest(str(sealed["mac"]), _cache_mac(secret, payload)):
+                return None  # written by someone else, or altered: rebuilt from the journal
+            doc = json.loads(payload)
             st = _AppendState(
                 int(doc["size"]),
                 int(doc["last_offset"]),
@@ -290,10 +492,15 @@ class Case:
         return st
 
     def _save_state(self, state: _AppendState) -> None:
+        secret = _cache_secret()
+        if secret is None:
+            return  # an unauthenticated cache would not be trusted anyway
         path = self.root / STATE_NAME
         tmp = path.with_name(f"{STATE_NAME}.{os.getpid()}.tmp")
+        payload = json.dumps(state.to_json())
+        sealed = {"format": 2, "mac": _cache_mac(secret, payload.encode("utf-8")), "state": payload}
         try:
-            tmp.write_text(json.dumps(state.to_json()), encoding="utf-8")
+            tmp.write_text(json.dumps(sealed), encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
             with contextlib.suppress(OSError):
@@ -309,13 +516,50 @@ class Case:
     def key_path(self, fingerprint: str) -> Path:
         return self.keys_dir / f"{fingerprint.removeprefix('ed25519:')}.pub"
 
-    def write_public_key(self, key: PublicKey) -> None:
+    def write_public_key(self, key: PublicKey) -> bool:
+        """Put `key` in keys/ (atomically, never over another file); True if this call
+        created it. An existing file must hold the same key: anything else is refused."""
         path = self.key_path(key.fingerprint)
-        if path.exists():
-            return
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(key.pem())
-        os.replace(tmp, path)
+        self.keys_dir.mkdir(exist_ok=True)
+        try:
+            safefile.atomic_write(path, key.pem(), replace=False)
+            return True
+        except FileExistsError:
+            pass
+        if read_case_key(path).raw != key.raw:
+            raise InputError(
+                f"keys/{path.name} holds another key than its name says; nothing was written",
+                hint="run `irkit verify`",
+            )
+        return False
+
+    def discard_public_key(self, key: PublicKey) -> None:
+        """Undo `write_public_key` for a key that did not become a member (a failed add)."""
+        with contextlib.suppress(IrkitError, OSError):
+            if not self.roster().is_member(key.fingerprint):
+                self.key_path(key.fingerprint).unlink(missing_ok=True)
+
+
+def read_case_key(path: Path) -> PublicKey:
+    """A keys/ file: a PEM Ed25519 public key, read without following links or blocking."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from irkit.keys import check_public_key
+
+    try:
+        data = safefile.read_bytes(path)
+    except OSError as exc:
+        raise KeyFileError(f"cannot read public key {path}: {exc.strerror}") from exc
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise KeyFileError(f"{path}: not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{path}: not an Ed25519 public key")
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    check_public_key(raw, what=str(path))
+    return PublicKey(raw)
 
 
 def member_info(key: PublicKey, name: str, role: str) -> dict[str, str]:
@@ -370,10 +614,8 @@ def init_case(
             "opener": signer.fingerprint,
             "created": info.created,
         }
-        tmp = root / f"{MARKER_NAME}.tmp"
-        tmp.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, root / MARKER_NAME)
-        journal.fsync_dir(root)
+        # last: the marker is what makes the folder a case, so it names a journal that opened
+        safefile.atomic_write(root / MARKER_NAME, (json.dumps(marker, indent=2) + "\n").encode())
     except BaseException:
         if created_root:
             shutil.rmtree(root, ignore_errors=True)
@@ -383,8 +625,7 @@ def init_case(
                     shutil.rmtree(path, ignore_errors=True)
                 else:
                     path.unlink(missing_ok=True)
-            for leftover in (STATE_NAME, f"{MARKER_NAME}.tmp"):
-                (root / leftover).unlink(missing_ok=True)
+            (root / STATE_NAME).unlink(missing_ok=True)
         raise
     return case
 
@@ -392,18 +633,28 @@ def init_case(
 def add_member(
     case: Case, signer: Signer, key: PublicKey, *, name: str, role: str, clock: Clock = system_clock
 ) -> Entry:
+    """Add a member: the key file is written first, then the entry that makes it a member,
+    so a reported failure means the key is not a member (and its new key file is removed),
+    and a reported success means both are there."""
+    check_public_key(key.raw, what=f"key {key.fingerprint}")
     if case.roster().is_member(key.fingerprint):
         raise InputError(f"{key.fingerprint} is already a member of this case")
-    entry = case.append(
-        signer, "member.added", {"member": member_info(key, name, role)}, clock=clock
-    )
-    case.write_public_key(key)
-    return entry
+    case.check_signer(signer, "member.added")  # refuse before writing anything
+    created = case.write_public_key(key)
+    try:
+        return case.append(
+            signer, "member.added", {"member": member_info(key, name, role)}, clock=clock
+        )
+    except BaseException:
+        if created:
+            case.discard_public_key(key)
+        raise
 
 
 def remove_member(
     case: Case, signer: Signer, fingerprint: str, *, reason: str, clock: Clock = system_clock
 ) -> Entry:
+    """End a membership; `Case.append` refuses a non-member, a removed member, the opener."""
     return case.append(
         signer, "member.removed", {"fingerprint": fingerprint, "reason": reason}, clock=clock
     )

@@ -201,8 +201,8 @@ _View = tuple[list[Entry], Custody]
 
 
 def _view(case: Case) -> _View:
-    """One read and fold of the journal per command; `_append` then refuses to write if the
-    journal moved on meanwhile (compare-and-swap on the last seq)."""
+    """One read and fold of the journal per command; if the journal moved on meanwhile,
+    `_append` checks again against what was appended since (under the journal lock)."""
     entries = case.read_entries().entries
     return entries, fold(entries)
 
@@ -215,14 +215,30 @@ def _append(
     clock: Clock,
     view: _View | None = None,
 ) -> Entry:
-    """Check the prospective entry with the same rules verify uses, then append."""
+    """Check the prospective entry with the same rules verify uses, then append.
+
+    Entries others appended since the view are not a reason to refuse (a note does not
+    change who holds what): under the journal lock the same check runs again on the state
+    folded with them, and only a real conflict (the item released meanwhile...) refuses."""
     entries, state = view or _view(case)
-    probe = Entry(len(entries), "", kind, signer.fingerprint, "", body, "", b"")
-    problem = apply(state, probe, case.info.case_id)
-    if problem is not None:
-        raise InputError(f"refused: {problem}; nothing was written")
+
+    def check(state: Custody, body: dict[str, Any], seq: int) -> None:
+        probe = Entry(seq, "", kind, signer.fingerprint, "", body, "", b"")
+        problem = apply(state, probe, case.info.case_id)
+        if problem is not None:
+            raise InputError(f"refused: {problem}; nothing was written")
+
+    def revalidate(newer: list[Entry]) -> dict[str, Any]:
+        state = fold([*entries, *newer])
+        again = body
+        if kind == "custody.released":  # ids run T-0001...: follow a release made meanwhile
+            again = {**body, "transfer": f"T-{len(state.transfers) + 1:04d}"}
+        check(state, again, len(entries) + len(newer))
+        return again
+
+    check(state, body, len(entries))
     last = entries[-1].seq if entries else -1
-    return case.append(signer, kind, body, clock=clock, after=last)
+    return case.append(signer, kind, body, clock=clock, after=last, rebase=revalidate)
 
 
 def _checks(case: Case, items: Sequence[str], entries: Sequence[Entry]) -> list[dict[str, Any]]:

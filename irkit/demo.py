@@ -6,7 +6,6 @@ Demo keys are unencrypted and labelled as such; they must never sign a real case
 from __future__ import annotations
 
 import importlib
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -152,9 +151,8 @@ def run_demo(root: Path, *, clock: Clock = system_clock) -> DemoResult:
     for target in DEMO_STEPS:
         _resolve(target)(ctx)
 
-    issued = checkpoint.issue(case, alice)
     kept = root / "kept-checkpoint.txt"
-    kept.write_bytes(issued.note)
+    issued = checkpoint.issue(case, alice, copy_to=kept)
     steps.append(f"signed a checkpoint ({issued.checkpoint.size} entries), kept a copy in {kept}")
 
     report = verify_case(case_dir, trust=[alice.fingerprint], checkpoints=[kept])
@@ -164,7 +162,6 @@ def run_demo(root: Path, *, clock: Clock = system_clock) -> DemoResult:
     )
     for target in FINAL_STEPS:
         _resolve(target)(ctx, report)
-    shutil.rmtree(case.store.root / "tmp", ignore_errors=True)
     return DemoResult(
         root,
         case_dir,

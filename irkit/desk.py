@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from irkit import lifecycle
-from irkit.case import Case
+from irkit.case import Case, Rebase
 from irkit.entry import Entry
 from irkit.errors import InputError
 from irkit.keys import Signer
@@ -22,6 +22,22 @@ from irkit.timefmt import Clock, format_zoned, parse_utc, system_clock
 
 def current(case: Case) -> Incident:
     return lifecycle.fold(case.read_entries().entries)
+
+
+def _unless_incident_changed(body: dict[str, Any]) -> Rebase:
+    """The action was judged against the incident as folded; entries of other kinds (a note,
+    a collection) appended meanwhile do not change that judgement, an `incident.*` one may."""
+
+    def rebase(since: list[Entry]) -> dict[str, Any]:
+        for entry in since:
+            if entry.kind.startswith("incident."):
+                raise InputError(
+                    f"the incident changed meanwhile (entry {entry.seq}, {entry.kind}); "
+                    "nothing was written: look again (`irkit case show`) and repeat the command"
+                )
+        return body
+
+    return rebase
 
 
 def _need(text: str | None, what: str) -> str:
@@ -65,7 +81,14 @@ def change_state(
         raise InputError(f"refused: {why}; nothing was written")
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.state", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.state",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def close(
@@ -139,7 +162,16 @@ def set_field(
         body["priority"] = inc.priority
     if confidential:
         body["confidential"] = True
-    out = [case.append(signer, "incident.field", body, clock=clock, after=inc.last_seq)]
+    out = [
+        case.append(
+            signer,
+            "incident.field",
+            body,
+            clock=clock,
+            after=inc.last_seq,
+            rebase=_unless_incident_changed(body),
+        )
+    ]
     if name == "assignee" and inc.state == "new":
         out.append(change_state(case, signer, "assigned", reason=f"assigned to {new}", clock=clock))
     return out
@@ -177,7 +209,14 @@ def link(
         body["workaround"] = workaround
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.linked", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.linked",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def escalate(
@@ -212,7 +251,14 @@ def escalate(
         body["clock"] = clock_name
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.escalated", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.escalated",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def escalate_breaches(
@@ -258,7 +304,14 @@ def acknowledge(
     body: dict[str, Any] = {"escalation": escalation}
     if note:
         body["note"] = note
-    return case.append(signer, "incident.acknowledged", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.acknowledged",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def consent_grant(
@@ -314,7 +367,14 @@ def consent_withdraw(
         body["given_at"] = format_zoned(given_at)
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.consent", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.consent",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def inform(
@@ -358,7 +418,14 @@ def confirm(
         body["comment"] = comment
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.confirmed", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.confirmed",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def followup_schedule(
@@ -396,7 +463,14 @@ def followup_done(
     body = {"action": "done", "schedule": schedule, "note": _need(note, "a note")}
     if confidential:
         body["confidential"] = True
-    return case.append(signer, "incident.followup", body, clock=clock, after=inc.last_seq)
+    return case.append(
+        signer,
+        "incident.followup",
+        body,
+        clock=clock,
+        after=inc.last_seq,
+        rebase=_unless_incident_changed(body),
+    )
 
 
 def recorded_time(entry: Entry) -> datetime:

@@ -10,12 +10,16 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from irkit import FORMAT_VERSION
+from pydantic import ValidationError
+
+from irkit import FORMAT_VERSION, kinds
 from irkit.canonical import signed_bytes
 from irkit.journal import entry_hash
 from irkit.keys import Signer
+from irkit.timefmt import is_utc_stamp
 
 ENTRY_FIELDS = ("actor", "body", "format", "kind", "prev", "recorded", "seq", "sig")
+_FIELD_SET = frozenset(ENTRY_FIELDS)
 _SIG_MARKER = b',"sig":"'
 SIG_B64_LEN = 88  # base64 of 64 bytes
 
@@ -53,6 +57,40 @@ class Entry:
             sig=obj["sig"],
             line=line,
         )
+
+    @classmethod
+    def validated(cls, obj: dict[str, Any], line: bytes) -> Entry:
+        """The entry of a parsed line once its envelope and its body have the shapes
+        docs/FORMAT.md states (the kind's body model); ValueError naming what is wrong.
+
+        The one validating parse every reader shares (`Case.read_entries`), so that no fold,
+        listing or report ever meets a body that is a list or a seq that is a string. No
+        signature or chain check: that is `verify`'s job.
+        """
+        if obj.keys() != _FIELD_SET:
+            missing = sorted(_FIELD_SET - obj.keys())
+            raise ValueError(f"fields missing {missing}" if missing else "unexpected fields")
+        seq, kind, body = obj["seq"], obj["kind"], obj["body"]
+        if type(seq) is not int or seq < 0:
+            raise ValueError("seq is not a non-negative integer")
+        for name in ("recorded", "kind", "actor", "prev", "sig"):
+            if type(obj[name]) is not str:
+                raise ValueError(f"{name} is not a string")
+        if type(body) is not dict:
+            raise ValueError("body is not an object")
+        if type(obj["format"]) is not int:
+            raise ValueError("format is not an integer")
+        if not is_utc_stamp(obj["recorded"]) or not "1970" <= obj["recorded"][:4] <= "9998":
+            raise ValueError("recorded is not a UTC time from 1970 to 9998")
+        if not kinds.known(kind):
+            raise ValueError(f"unknown entry kind {kind!r}")
+        try:
+            kinds.validator(kind)(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "body"
+            raise ValueError(f"{kind} body: {where}: {first['msg']}") from None
+        return cls(seq, obj["recorded"], kind, obj["actor"], obj["prev"], body, obj["sig"], line)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_BUG = 3  # an unexpected exception: a bug in irkit, never a finding
 
 
 class IrkitError(Exception):
@@ -50,6 +51,11 @@ class JournalError(InputError):
 
 class TornTailError(JournalError):
     """The last journal line is incomplete: a crash mid-write. `irkit repair` handles it."""
+
+
+class EnvironmentFailure(InputError):
+    """This machine failed, not the thing under test (scratch disk full, quota, read-only,
+    out of descriptors or memory, a tool not installed): exit 2, never recorded as a verdict."""
 
 
 class ProblemsFound(IrkitError):

@@ -130,16 +130,19 @@ class Inventory:
     def next_id(self) -> int:
         return len(self.items) + 1
 
+    def add(self, e: Entry) -> None:
+        if e.kind != KIND:
+            return
+        for item in e.body.get("items", []):
+            self.items[item["id"]] = Item(
+                item["id"], e.seq, item, e, e.body.get("location"), e.body.get("description")
+            )
+
 
 def inventory(entries: Sequence[Entry]) -> Inventory:
     inv = Inventory()
     for e in entries:
-        if e.kind != KIND:
-            continue
-        for item in e.body.get("items", []):
-            inv.items[item["id"]] = Item(
-                item["id"], e.seq, item, e, e.body.get("location"), e.body.get("description")
-            )
+        inv.add(e)
     return inv
 
 
@@ -159,6 +162,11 @@ def collect(
 
     MD5 (for tools and forms that still ask for it) is computed in the same read when asked;
     it is off by default because on this hardware it costs more than SHA-256 itself.
+
+    Copies are made inside a store session (`EvidenceStore.writing`), so that nothing they
+    put can be cleaned away before the entry naming them is appended. Entries appended by
+    others while the files were copied do not void the collection: the item ids are
+    renumbered after theirs under the journal lock (`Case.append(rebase=...)`).
     """
     extra: tuple[str, ...] = ("md5",) if md5 else ()
     case.check_signer(signer, KIND)
@@ -169,7 +177,7 @@ def collect(
     items: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     stored: list[StoredBlob] = []
-    try:
+    with case.store.writing():  # on failure, removes the copies nobody else may name
         for raw in files:
             try:
                 st = os.lstat(raw)  # timestamps as seen before reading
@@ -196,7 +204,7 @@ def collect(
             absolute = os.path.abspath(raw)
             items.append(
                 {
-                    "id": f"E-{inv.next_id() + len(items):04d}",
+                    "id": _item_id(inv.next_id() + len(items)),
                     **_path_fields(absolute),
                     "sha256": sha256,
                     **others,
@@ -224,11 +232,23 @@ def collect(
             body["location"] = location
         if description:
             body["description"] = description
-        return case.append(signer, KIND, body, clock=clock, after=last_seq)
-    except BaseException:
-        for blob in stored:
-            case.store.discard(blob)
-        raise
+
+        def renumber(newer: list[Entry]) -> dict[str, Any]:
+            """Others collected meanwhile: our items follow theirs (ids run in journal
+            order). Nothing else in a collection depends on what came before it."""
+            for e in newer:
+                inv.add(e)
+            first = inv.next_id()
+            return {
+                **body,
+                "items": [{**item, "id": _item_id(first + i)} for i, item in enumerate(items)],
+            }
+
+        return case.append(signer, KIND, body, clock=clock, after=last_seq, rebase=renumber)
+
+
+def _item_id(number: int) -> str:
+    return f"E-{number:04d}"
 
 
 def check_items(case: Case, ids: Sequence[str] = ()) -> list[tuple[str, str | None]]:

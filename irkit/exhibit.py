@@ -10,6 +10,7 @@ What an exhibit cannot show is absence: that a signer was not removed before sig
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from irkit import journal, merkle
-from irkit.canonical import parse_canonical
-from irkit.checkpoint import parse_checkpoint, parse_note, verify_note
+from irkit.checkpoint import Checkpoint, SignedNote, parse_checkpoint, parse_note, verify_note
 from irkit.entry import Entry, split_signature
 from irkit.errors import InputError
-from irkit.keys import PublicKey, fingerprint_of
+from irkit.journal import entry_hash
+from irkit.keys import PublicKey
 from irkit.roster import Roster
 
 EXHIBIT_TYPE = "irkit-exhibit"
@@ -42,16 +43,38 @@ def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, 
     for seq in wanted:
         if not 0 <= seq < cp.size:
             raise InputError(f"entry {seq} is not covered by the checkpoint (size {cp.size})")
-    chosen = set(wanted) | {0}
-    added_at: dict[str, int] = {}
+    # Admissions to include: the member.added in force for each included entry's signer and
+    # the checkpoint's signer, and in turn for whoever signed that admission, back to the
+    # opener (entry 0), so a recipient can judge every signer from the exhibit alone.
+    admissions: dict[str, list[int]] = {}
+    actors: list[str] = []
+    roster = Roster.empty()
     for index, line in enumerate(lines):
-        obj = json.loads(line)
-        if obj["kind"] == "member.added":
-            added_at.setdefault(obj["body"]["member"]["fingerprint"], index)
-    for seq in list(chosen):
-        actor = json.loads(lines[seq])["actor"]
-        if actor in added_at and added_at[actor] < seq:
-            chosen.add(added_at[actor])
+        try:
+            obj = json.loads(line)
+            actors.append(str(obj["actor"]))
+            if obj["kind"] == "member.added":
+                admissions.setdefault(str(obj["body"]["member"]["fingerprint"]), []).append(index)
+            if obj["kind"] in ("case.opened", "member.added", "member.removed"):
+                roster.apply(index, obj["kind"], obj["body"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"entry {index} is malformed; run `irkit verify`") from exc
+    keys = {fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in roster.members.items()}
+    signers = [fp for fp in verify_note(note, keys) if roster.may_sign_checkpoint(fp) is None]
+    if not signers:
+        raise InputError(
+            "the checkpoint is signed by no active lead of this case: an exhibit needs one "
+            "by the opener or a lead",
+            hint="ask a lead for `irkit checkpoint -o FILE`, then pass --checkpoint FILE",
+        )
+    chosen = set(wanted) | {0}
+    todo = [(actors[seq], seq) for seq in chosen] + [(signers[0], cp.size)]
+    while todo:
+        fp, before = todo.pop()
+        earlier = [i for i in admissions.get(fp, []) if i < before]
+        if earlier and earlier[-1] not in chosen:
+            chosen.add(earlier[-1])
+            todo.append((actors[earlier[-1]], earlier[-1]))
     return {
         "type": EXHIBIT_TYPE,
         "format": 1,
@@ -77,108 +100,165 @@ class ExhibitReport:
     entries: list[Entry] = field(default_factory=list)
     requested: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # who signed the checkpoint with a key the exhibit admits: (fingerprint, name, role)
+    checkpoint_signers: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(doc_bytes: bytes, trust: Iterable[str]) -> ExhibitReport:
-    """Check an exhibit on its own; every problem found is reported, none raised."""
-    report = ExhibitReport(None, None, False, None)
+_Item = tuple[int, bytes, list[str]]
+
+
+def _parse_exhibit(doc_bytes: bytes) -> tuple[SignedNote, Checkpoint, list[_Item], list[int]]:
+    """The exhibit's structure, every field type-checked; InputError (exit 2) if unreadable."""
     try:
         doc = json.loads(doc_bytes)
-        if doc.get("type") != EXHIBIT_TYPE or doc.get("format") != 1:
-            raise InputError("not an irkit exhibit (format 1)")
-        note = parse_note(doc["checkpoint"].encode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+        raise InputError("malformed exhibit: not JSON (or nested too deeply)") from exc
+    if not isinstance(doc, dict) or doc.get("type") != EXHIBIT_TYPE or doc.get("format") != 1:
+        raise InputError("malformed exhibit: not an irkit exhibit (format 1)")
+    note_text, entries, requested = doc.get("checkpoint"), doc.get("entries"), doc.get("requested")
+    if not isinstance(note_text, str):
+        raise InputError("malformed exhibit: `checkpoint` is not a signed note")
+    if not isinstance(entries, list) or not isinstance(requested, list | None):
+        raise InputError("malformed exhibit: `entries` / `requested` are not lists")
+    items: list[_Item] = []
+    for position, item in enumerate(entries):
+        if (
+            not isinstance(item, dict)
+            or type(item.get("seq")) is not int
+            or not isinstance(item.get("line"), str)
+            or not isinstance(item.get("proof"), list)
+            or not all(isinstance(h, str) for h in item["proof"])
+        ):
+            raise InputError(
+                f"malformed exhibit: entries[{position}] needs an integer `seq`, a `line` "
+                "string and a `proof` list of hex strings"
+            )
+        items.append((item["seq"], item["line"].encode("utf-8"), item["proof"]))
+    wanted = requested or []
+    if not all(type(x) is int for x in wanted):
+        raise InputError("malformed exhibit: `requested` holds something that is not a seq")
+    try:
+        note = parse_note(note_text.encode("utf-8"))
         cp = parse_checkpoint(note.text)
-        items = sorted(
-            (int(e["seq"]), e["line"].encode("utf-8"), e["proof"]) for e in doc["entries"]
-        )
-        report.requested = [int(x) for x in doc.get("requested", [])]
-    except (ValueError, KeyError, TypeError, AttributeError, InputError) as exc:
-        raise InputError(f"malformed exhibit: {exc}") from exc
-    report.checkpoint_size = cp.size
-    roster = Roster.empty()
+    except (InputError, UnicodeError) as exc:
+        raise InputError(f"malformed exhibit: checkpoint: {exc}") from exc
+    return note, cp, items, wanted
+
+
+def verify(doc_bytes: bytes, trust: Iterable[str]) -> ExhibitReport:
+    """Check an exhibit on its own with the rules `verify` applies to a whole journal.
+
+    Each entry is checked like a journal line (fields, canonical form, schema, seq) and its
+    signer judged by the membership the exhibit's own earlier entries establish, back to
+    the opener; `prev` is checked wherever the entry before it is included; the checkpoint
+    must be signed by the opener or a lead the exhibit admits. A malformed exhibit raises
+    InputError; every problem with a well-formed one is reported, none raised.
+    """
+    from irkit.verify import Context, _check_line, origin_for
+
+    note, cp, items, wanted = _parse_exhibit(doc_bytes)
+    report = ExhibitReport(None, None, False, cp.size, requested=list(wanted))
+    ctx = Context(roster=Roster.empty(), problems=[], warnings=[], content=False)
+    items.sort(key=lambda item: item[0])
+    good_lines: dict[int, bytes] = {}
+    seen: set[int] = set()
     for seq, line, proof_hex in items:
-        obj, problem = parse_canonical(line)
-        if obj is None or problem is not None:
-            report.problems.append(f"entry {seq}: {problem or 'unreadable'}")
+        if seq in seen:
+            ctx.problem(seq, "duplicate", "included more than once")
             continue
-        entry = Entry.from_obj(obj, line)
+        seen.add(seq)
+        if not 0 <= seq < cp.size:
+            ctx.problem(seq, "inclusion", f"outside the checkpoint (size {cp.size})")
+            continue
         try:
             proof = [bytes.fromhex(h) for h in proof_hex]
-        except (ValueError, TypeError):
-            report.problems.append(f"entry {seq}: malformed inclusion proof")
+        except ValueError:
+            ctx.problem(seq, "inclusion", "malformed inclusion proof")
             continue
-        if entry.seq != seq or not merkle.verify_inclusion(
-            seq, cp.size, merkle.leaf_hash(line), proof, cp.root
-        ):
-            report.problems.append(f"entry {seq}: not included in the checkpointed journal")
+        if not merkle.verify_inclusion(seq, cp.size, merkle.leaf_hash(line), proof, cp.root):
+            ctx.problem(seq, "inclusion", "not included in the checkpointed journal")
             continue
-        if seq == 0:
-            if entry.kind != "case.opened":
-                report.problems.append("entry 0 is not case.opened")
-                continue
-            info = entry.body["opener"]
-            if info["fingerprint"] != entry.actor or not _key_matches(info):
-                report.problems.append("entry 0: opener key does not match its fingerprint")
-                continue
-        member = roster.members.get(entry.actor) if seq else None
-        key_b64 = (
-            entry.body["opener"]["public_key"]
-            if seq == 0
-            else (member.public_key if member is not None else None)
-        )
-        if key_b64 is None:
-            report.problems.append(f"entry {seq}: signer {entry.actor} is not shown to be a member")
+        before = len(ctx.problems)
+        earlier = good_lines.get(seq - 1)
+        prev = journal.GENESIS_PREV if seq == 0 else (entry_hash(earlier) if earlier else None)
+        roster_before = copy.deepcopy(ctx.roster)
+        entry, _ = _check_line(seq, line, prev, ctx)
+        if entry is None:
             continue
+        member = ctx.roster.members.get(entry.actor)
         cut = split_signature(line)
-        if cut is None or not PublicKey(base64.b64decode(key_b64)).verify(cut[1], cut[0]):
-            report.problems.append(f"entry {seq}: signature does not verify")
-            continue
-        if entry.kind == "member.added" and not _key_matches(entry.body["member"]):
-            report.problems.append(f"entry {seq}: member key does not match its fingerprint")
-            continue
-        if entry.kind in ("case.opened", "member.added"):
-            roster.apply(seq, entry.kind, entry.body)
-        report.entries.append(entry)
+        if member is None:
+            if len(ctx.problems) == before:
+                ctx.problem(seq, "not-member", f"signer {entry.actor} is not shown to be a member")
+        elif cut is None or not PublicKey(base64.b64decode(member.public_key)).verify(
+            cut[1], cut[0]
+        ):
+            ctx.problem(seq, "bad-signature", "signature does not verify")
+            ctx.roster = roster_before  # a forged admission admits nobody
+        if len(ctx.problems) == before:
+            good_lines[seq] = line
+            report.entries.append(entry)
+    if 0 not in seen:
+        ctx.problem(0, "opened", "the exhibit does not include entry 0 (case.opened)")
+    roster = ctx.roster
     report.case_id, report.opener = roster.case_id, roster.opener
     trusted = set(trust)
     report.anchored = bool(report.opener and report.opener in trusted)
     if trusted and not report.anchored:
-        report.problems.append(f"case opener {report.opener} is not among the trusted keys")
-    keys = {fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in roster.members.items()}
-    if not verify_note(note, keys):
-        report.problems.append("the checkpoint carries no valid signature by a shown member")
-    from irkit.verify import origin_for
-
+        ctx.problem(None, "untrusted-opener", f"case opener {report.opener} is not trusted")
+    _check_checkpoint_signers(note, roster, report, ctx)
     if origin_for(roster) not in (None, cp.origin):
-        report.problems.append(f"checkpoint origin {cp.origin!r} is not this case's")
+        ctx.problem(None, "checkpoint", f"checkpoint origin {cp.origin!r} is not this case's")
     shown = {e.seq for e in report.entries}
     for seq in report.requested:
         if seq not in shown:
-            report.problems.append(f"requested entry {seq} is missing or failed its checks")
+            ctx.problem(seq, "requested", "requested but missing or failed its checks")
+    report.problems = [str(p) for p in ctx.problems]
     return report
 
 
-def _key_matches(info: dict[str, Any]) -> bool:
-    try:
-        raw = base64.b64decode(info["public_key"], validate=True)
-    except (ValueError, KeyError, TypeError):
-        return False
-    return len(raw) == 32 and fingerprint_of(raw) == info.get("fingerprint")
+def _check_checkpoint_signers(
+    note: SignedNote, roster: Roster, report: ExhibitReport, ctx: Any
+) -> None:
+    """The checkpoint must carry a valid signature by an active lead the exhibit admits:
+    any other member could sign a tree of his own making."""
+    keys = {fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in roster.members.items()}
+    signers = verify_note(note, keys)
+    report.checkpoint_signers = [
+        (fp, roster.members[fp].name, roster.members[fp].role) for fp in signers
+    ]
+    if not signers:
+        ctx.problem(
+            None, "checkpoint", "the checkpoint carries no valid signature by a member it admits"
+        )
+    elif all(roster.may_sign_checkpoint(fp) is not None for fp in signers):
+        why = "; ".join(
+            f"{roster.members[fp].name} ({fp}): {roster.may_sign_checkpoint(fp)}" for fp in signers
+        )
+        ctx.problem(
+            None,
+            "checkpoint",
+            f"the checkpoint is signed by no active lead ({why}): only the opener or a lead "
+            "can vouch for the journal an exhibit comes from",
+        )
 
 
 def latest_checkpoint(case: Any) -> bytes | None:
-    """The kept checkpoint with the largest size, if any."""
+    """The kept checkpoint with the largest size, if any (what is not a readable regular
+    file is passed over: `verify` reports it)."""
+    from irkit import safefile
+
     best: tuple[int, bytes] | None = None
     if case.checkpoints_dir.is_dir():
         for path in case.checkpoints_dir.glob("*.txt"):
-            data = path.read_bytes()
             try:
+                data = safefile.read_bytes(path)
                 size = parse_checkpoint(parse_note(data).text).size
-            except InputError:
+            except (OSError, InputError, UnicodeDecodeError):
                 continue
             if best is None or size > best[0]:
                 best = (size, data)
@@ -186,4 +266,11 @@ def latest_checkpoint(case: Any) -> bytes | None:
 
 
 def write(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write the exhibit whole or not at all."""
+    from irkit import safefile
+
+    data = (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        safefile.atomic_write(path, data)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from exc

@@ -49,6 +49,7 @@ class FileRecord:
     digests: dict[str, str] = field(default_factory=dict)
     target: bytes | None = None  # symlink target
     note: str | None = None  # why skipped / what went wrong / changed while hashed
+    folder: bool = False  # an error of a folder that could not be listed: nothing under it read
 
     @property
     def ok(self) -> bool:
@@ -135,6 +136,9 @@ def hash_path(
             return FileRecord(path, "symlink", target=os.readlink(path), note="not followed")
         except OSError as exc:
             return FileRecord(path, "error", note=exc.strerror or str(exc))
+    if stat.S_ISDIR(st.st_mode):  # the walk expands every folder it can list
+        note = f"unreadable folder: {_list_error(path)}"
+        return FileRecord(path, "error", note=note, folder=True)
     if not stat.S_ISREG(st.st_mode):
         what = (
             "FIFO"
@@ -143,6 +147,16 @@ def hash_path(
         )
         return FileRecord(path, "skipped", note=f"{what} skipped")
     return _hash_open(path, algorithms, 0 if follow_symlinks else os.O_NOFOLLOW)
+
+
+def _list_error(path: bytes) -> str:
+    """Why the folder cannot be listed (asked again: the walk only yielded its path)."""
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "it became a folder while the tree was walked"
 
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -183,10 +197,18 @@ def _hash_open(
     return record
 
 
-def walk(roots: Iterable[bytes], *, follow_symlinks: bool = False) -> Iterator[bytes]:
+WalkError = Callable[[bytes, OSError], None]
+
+
+def walk(
+    roots: Iterable[bytes], *, follow_symlinks: bool = False, onerror: WalkError | None = None
+) -> Iterator[bytes]:
     """Every path under `roots` in a stable order, directories expanded, not followed
-    through symlinks unless asked (and then never into a loop)."""
-    for paths, _ in walk_folders(roots, follow_symlinks=follow_symlinks):
+    through symlinks unless asked (and then never into a loop).
+
+    A folder that cannot be listed is yielded itself (hash_path records it as an unreadable
+    folder), or, with `onerror`, handed to it with the error instead: never a silent gap."""
+    for paths, _ in walk_folders(roots, follow_symlinks=follow_symlinks, onerror=onerror):
         yield from paths
 
 
@@ -194,7 +216,7 @@ _BY_NAME = operator.attrgetter("name")
 
 
 def walk_folders(
-    roots: Iterable[bytes], *, follow_symlinks: bool = False
+    roots: Iterable[bytes], *, follow_symlinks: bool = False, onerror: WalkError | None = None
 ) -> Iterator[tuple[list[bytes], list[bool]]]:
     """As `walk`, a folder's non-folder entries at a time, each with whether the listing
     already showed a regular file (the lstat it saves is a tenth of a small file's cost).
@@ -220,8 +242,11 @@ def walk_folders(
                 seen_dirs.add((dst.st_dev, dst.st_ino))
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=_BY_NAME)
-            except OSError:
-                yield [folder], [False]
+            except OSError as exc:
+                if onerror is not None:
+                    onerror(folder, exc)
+                else:
+                    yield [folder], [False]  # hash_path: "unreadable folder"
                 continue
             subdirs = []
             paths = []

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from irkit import safefile
 from irkit.errors import JournalError, TornTailError
 
 JOURNAL_NAME = "journal.jsonl"
@@ -59,22 +60,31 @@ def scan_bytes(data: bytes) -> Scan:
     return scan
 
 
+class NotAJournal(JournalError):
+    """journal.jsonl is a symlink, FIFO, folder or other non-file: never read, never written."""
+
+
 def read(path: Path) -> Scan:
+    """Every line of the journal at `path`; a symlink, FIFO or other non-file is refused."""
     try:
-        data = path.read_bytes()
+        data = safefile.read_bytes(path)
     except FileNotFoundError as exc:
         raise JournalError(f"journal missing: {path}") from exc
+    except safefile.NotRegularFile as exc:
+        raise NotAJournal(f"cannot read journal {path}: {exc.strerror}") from exc
     except OSError as exc:
         raise JournalError(f"cannot read journal {path}: {exc.strerror}") from exc
     return scan_bytes(data)
 
 
 class LockedJournal:
-    """A journal held under an exclusive lock; only valid inside `Journal.locked()`."""
+    """A journal held under a lock; only valid inside `Journal.locked()` (exclusive, may
+    append) or `Journal.reading()` (shared, read-only)."""
 
-    def __init__(self, fd: int, path: Path) -> None:
+    def __init__(self, fd: int, path: Path, *, writable: bool = True) -> None:
         self._fd = fd
         self.path = path
+        self.writable = writable
 
     def size(self) -> int:
         return os.fstat(self._fd).st_size
@@ -95,6 +105,8 @@ class LockedJournal:
         """Write `line` + newline at the end and fsync; on failure, cut back what was written."""
         if b"\n" in line:
             raise ValueError("a journal line cannot contain a newline")
+        if not self.writable:
+            raise ValueError("a journal opened for reading cannot be appended to")
         start = self.size()
         data = line + b"\n"
         written = 0
@@ -110,6 +122,8 @@ class LockedJournal:
         return start
 
     def truncate(self, size: int) -> None:
+        if not self.writable:
+            raise ValueError("a journal opened for reading cannot be truncated")
         os.ftruncate(self._fd, size)
         os.fsync(self._fd)
 
@@ -120,27 +134,37 @@ class Journal:
 
     @contextmanager
     def locked(self, *, create: bool = False) -> Iterator[LockedJournal]:
-        flags = os.O_RDWR | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+        """The journal under an exclusive lock, for appending."""
+        flags = os.O_RDWR | os.O_APPEND
         if create:
             flags |= os.O_CREAT | os.O_EXCL
+        with self._open(flags, fcntl.LOCK_EX) as fd:
+            yield LockedJournal(fd, self.path)
+
+    @contextmanager
+    def reading(self) -> Iterator[LockedJournal]:
+        """The journal under a shared lock, opened read-only: for commands that only read,
+        so they work on read-only media and never wait for one another."""
+        with self._open(os.O_RDONLY, fcntl.LOCK_SH) as fd:
+            yield LockedJournal(fd, self.path, writable=False)
+
+    @contextmanager
+    def _open(self, flags: int, lock: int) -> Iterator[int]:
         try:
-            fd = os.open(self.path, flags, 0o644)
+            fd = safefile.open_regular(self.path, flags, 0o644)
         except FileNotFoundError as exc:
             raise JournalError(f"journal missing: {self.path}") from exc
         except FileExistsError as exc:
             raise JournalError(f"journal already exists: {self.path}") from exc
+        except safefile.NotRegularFile as exc:
+            raise NotAJournal(f"cannot open journal {self.path}: {exc.strerror}") from exc
         except OSError as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc.strerror}") from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield LockedJournal(fd, self.path)
+            fcntl.flock(fd, lock)
+            yield fd
         finally:
             os.close(fd)  # closing releases the lock
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+fsync_dir = safefile.fsync_dir

@@ -9,6 +9,7 @@ the AEAD's associated data, so editing it (name, KDF cost, fingerprint) breaks t
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -66,6 +67,65 @@ def b64d(text: str, *, what: str) -> bytes:
         raise InputError(f"{what} is not valid base64") from exc
 
 
+# -- public key validation ----------------------------------------------------------------
+# RFC 8032 verification accepts keys a forger can use without any private key: with A of
+# small order, [S]B = R + [k]A holds for S = 0 and R the identity whatever the message is
+# ("Taming the many EdDSAs", Chalkias et al. 2020). So every key is checked where it enters:
+# its y is canonical (< p), it decodes to a curve point, x = 0 is not spelled with the sign
+# bit, and eight times the point is not the identity (the eight small-order points, in all
+# of their encodings). Pure integer arithmetic: about 0.1 ms for one key.
+_P = 2**255 - 19
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def public_key_problem(raw: bytes) -> str | None:
+    """Why `raw` is not an acceptable Ed25519 public key, or None when it is."""
+    if len(raw) != 32:
+        return "an Ed25519 public key is 32 bytes"
+    value = int.from_bytes(raw, "little")
+    sign, y = value >> 255, value & ((1 << 255) - 1)
+    if y >= _P:
+        return "non-canonical Ed25519 public key (y >= p)"
+    yy = y * y % _P
+    u, v = (yy - 1) % _P, (_D * yy + 1) % _P
+    # x = sqrt(u/v) per RFC 8032 5.1.3
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if v * x * x % _P != u:
+        x = x * _SQRT_M1 % _P
+        if v * x * x % _P != u:
+            return "not a point on the Ed25519 curve"
+    if x == 0 and sign:
+        return "non-canonical Ed25519 public key (negative zero)"
+    if x & 1 != sign:
+        x = _P - x
+    # 8P by three doublings in extended coordinates; small order iff 8P is the identity
+    big_x, big_y, big_z = x, y, 1
+    for _ in range(3):
+        a, b = big_x * big_x % _P, big_y * big_y % _P
+        c = 2 * big_z * big_z % _P
+        h = (a + b) % _P
+        e = (h - (big_x + big_y) ** 2) % _P
+        g = (a - b) % _P
+        f = (c + g) % _P
+        big_x, big_y, big_z = e * f % _P, g * h % _P, f * g % _P
+    if big_x == 0 and big_y == big_z:
+        return "small-order Ed25519 public key (anyone could forge its signatures)"
+    return None
+
+
+def check_public_key(raw: bytes, *, what: str = "public key") -> None:
+    """Refuse a key `public_key_problem` objects to (InputError naming `what`)."""
+    problem = public_key_problem(raw)
+    if problem is not None:
+        raise KeyFileError(f"{what}: {problem}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _acceptable(raw: bytes) -> bool:
+    return public_key_problem(raw) is None
+
+
 @dataclass(frozen=True)
 class PublicKey:
     """A verifying key and who it claims to be (name/role are labels, not proof)."""
@@ -79,6 +139,9 @@ class PublicKey:
         return fingerprint_of(self.raw)
 
     def verify(self, signature: bytes, message: bytes) -> bool:
+        """Whether `signature` is valid; never for a key `public_key_problem` refuses."""
+        if not _acceptable(self.raw):
+            return False
         try:
             Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
         except (InvalidSignature, ValueError):
@@ -181,18 +244,36 @@ def write_key_file(
         doc["ciphertext"] = b64e(sealed)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    from irkit import safefile
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        # whole or not at all: a full disk must not leave a truncated key blocking a retry
+        safefile.atomic_write(path, data, mode=0o600, exact_mode=True, replace=False)
     except FileExistsError as exc:
         raise KeyFileError(f"{path} already exists; refusing to overwrite a key") from exc
     except OSError as exc:
         raise KeyFileError(f"cannot create key file {path}: {exc.strerror}") from exc
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+
+
+# What a key file may ask scrypt for (docs/FORMAT.md section 2): the file sets the cost of
+# every unlock, so a crafted one must not make irkit allocate gigabytes or spin for minutes.
+# Memory is 128·n·r bytes; the default (2^17, 8, 1) takes 128 MiB.
+SCRYPT_MAX_MEMORY = 256 * 2**20
+SCRYPT_MAX_WORK = 2**30  # 128·n·r·p: eight times the default
+
+
+def scrypt_cost_problem(n: int, r: int, p: int) -> str | None:
+    """Why scrypt parameters are not acceptable in a key file, or None."""
+    if not (2 <= n <= _MAX_SCRYPT_N and n & (n - 1) == 0):
+        return "n must be a power of two from 2 to 2^22"
+    if not (1 <= r <= 32 and 1 <= p <= 16):
+        return "r must be 1..32 and p 1..16"
+    if 128 * n * r > SCRYPT_MAX_MEMORY:
+        cap = SCRYPT_MAX_MEMORY // 2**20
+        return f"needs {128 * n * r // 2**20} MiB, more than the {cap} MiB allowed"
+    if 128 * n * r * p > SCRYPT_MAX_WORK:
+        return "n·r·p asks for more than eight times the default work"
+    return None
 
 
 def _read_key_doc(path: Path) -> dict[str, Any]:
@@ -229,15 +310,16 @@ def read_public(path: Path) -> PublicKey:
             raise KeyFileError(f"{path}: malformed PEM public key") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFileError(f"{path}: not an Ed25519 public key")
-        return PublicKey(
-            key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        )
+        pem_raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        check_public_key(pem_raw, what=str(path))
+        return PublicKey(pem_raw)
     if raw.lstrip().startswith(b"-----BEGIN"):
         raise KeyFileError(f"{path}: expected a PUBLIC KEY PEM (never share a private key)")
     doc = _read_key_doc(path)
     public_raw = b64d(str(doc.get("public_key", "")), what=f"{path}: public_key")
     if len(public_raw) != 32 or fingerprint_of(public_raw) != doc.get("fingerprint"):
         raise KeyFileError(f"{path}: public key does not match its fingerprint")
+    check_public_key(public_raw, what=str(path))
     return PublicKey(public_raw, name=str(doc.get("name", "")), role=str(doc.get("role", "")))
 
 
@@ -278,18 +360,23 @@ def _unseal(path: Path, doc: dict[str, Any], enc: Any, passphrase: PassphraseSou
         or enc.get("cipher") != ("chacha20-poly1305")
     ):
         raise KeyFileError(f"{path}: unsupported key encryption")
-    try:
-        n, r, p = int(enc["n"]), int(enc["r"]), int(enc["p"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise KeyFileError(f"{path}: malformed KDF parameters") from exc
-    if not (2 <= n <= _MAX_SCRYPT_N and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
-        raise KeyFileError(f"{path}: KDF parameters out of range")
+    n, r, p = enc.get("n"), enc.get("r"), enc.get("p")
+    if type(n) is not int or type(r) is not int or type(p) is not int:  # not bool, not "8"
+        raise KeyFileError(f"{path}: malformed KDF parameters")
+    problem = scrypt_cost_problem(n, r, p)
+    if problem is not None:  # refused before any derivation: the file sets the cost
+        raise KeyFileError(f"{path}: KDF parameters out of range ({problem})")
     secret = passphrase()
     if secret is None:
         raise KeyFileError(
             f"key {path} is passphrase-protected and no passphrase was given",
             hint="set IRKIT_PASSPHRASE, pass --passphrase-file, or run in a terminal",
         )
+    if not secret.isascii():
+        try:
+            secret.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise KeyFileError("the passphrase is not valid UTF-8") from exc
     header = {k: v for k, v in doc.items() if k != "ciphertext"}
     salt = b64d(str(enc.get("salt", "")), what=f"{path}: salt")
     nonce = b64d(str(enc.get("nonce", "")), what=f"{path}: nonce")

@@ -65,24 +65,32 @@ def iter_sums(records: Iterable[FileRecord], algorithm: str) -> Iterator[bytes]:
             yield b"\\" + r.digests[algorithm].encode() + b"  " + _escape(r.path)[1] + b"\n"
 
 
+_HEX_BYTES = re.compile(rb"[0-9a-fA-F]+")
+
+
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines; a CR ending one is its line end (a manifest saved on Windows): irkit
+    writes a CR in a name escaped, never raw."""
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        yield number, raw[:-1] if raw.endswith(b"\r") else raw
+
+
 def read_sums(data: bytes) -> tuple[str, dict[bytes, str]]:
     """Parse a *sum file; the algorithm is inferred from the digest length."""
     entries: dict[bytes, str] = {}
     length = None
-    for number, raw in enumerate(data.split(b"\n"), 1):
+    for number, raw in _lines(data):
         if not raw.strip():
             continue
         escaped = raw.startswith(b"\\")
         line = raw[1:] if escaped else raw
         digest, sep, name = line.partition(b" ")
-        if not sep or not name or name[:1] not in (b" ", b"*"):
+        if not sep or len(name) < 2 or name[:1] not in (b" ", b"*"):
             raise InputError(f"manifest line {number} is not `DIGEST  NAME`")
         name = name[1:]
-        try:
-            digest_text = digest.decode("ascii").lower()
-            int(digest_text, 16)
-        except ValueError as exc:
-            raise InputError(f"manifest line {number}: not a hex digest") from exc
+        if _HEX_BYTES.fullmatch(digest) is None:
+            raise InputError(f"manifest line {number}: not a hex digest")
+        digest_text = digest.decode("ascii").lower()
         if length is None:
             length = len(digest_text)
         elif len(digest_text) != length:
@@ -127,32 +135,40 @@ def iter_hashdeep(
 
 
 def read_hashdeep(data: bytes) -> tuple[str, dict[bytes, str]]:
-    lines = data.split(b"\n")
-    if not lines or lines[0].strip() != b"%%%% HASHDEEP-1.0":
+    lines = list(_lines(data))
+    if not lines or lines[0][1].strip() != b"%%%% HASHDEEP-1.0":
         raise InputError("not a hashdeep file (no %%%% HASHDEEP-1.0 header)")
     columns: list[str] | None = None
+    algorithm = ""
     entries: dict[bytes, str] = {}
-    for number, line in enumerate(lines[1:], 2):
+    for number, line in lines[1:]:
         if line.startswith(b"%%%% "):
             columns = line[5:].decode("ascii", "replace").strip().split(",")
+            usable = [a for a in ("sha256", "sha1", "md5") if a in columns]
+            if columns[0] != "size" or columns[-1] != "filename" or not usable:
+                raise InputError(
+                    f"hashdeep line {number}: columns must be size,...,filename "
+                    "with md5, sha1 or sha256"
+                )
+            algorithm = usable[0]
             continue
         if not line.strip() or line.startswith(b"##"):
             continue
-        if columns is None or columns[0] != "size" or columns[-1] != "filename":
+        if columns is None:
             raise InputError("hashdeep file lacks its column header")
         parts = line.split(b",", len(columns) - 1)
-        if len(parts) != len(columns):
+        if len(parts) != len(columns) or not parts[-1]:
             raise InputError(f"hashdeep line {number} has the wrong number of fields")
-        row = dict(
-            zip(columns[:-1], (p.decode("ascii", "replace") for p in parts[:-1]), strict=True)
-        )
-        algorithm = "sha256" if "sha256" in row else ("sha1" if "sha1" in row else "md5")
-        if algorithm not in row:
-            raise InputError("hashdeep file has no md5, sha1 or sha256 column")
-        entries[parts[-1]] = row[algorithm]
+        if not parts[0].isdigit():
+            raise InputError(f"hashdeep line {number}: size is not a number")
+        digest = parts[columns.index(algorithm)]
+        if len(digest) != _SUM_LENGTHS[algorithm] or _HEX_BYTES.fullmatch(digest) is None:
+            raise InputError(f"hashdeep line {number}: not a {algorithm} hex digest")
+        if parts[-1] in entries:
+            raise InputError(f"hashdeep line {number}: duplicate path")
+        entries[parts[-1]] = digest.decode("ascii").lower()
     if columns is None:
         raise InputError("hashdeep file lacks its column header")
-    algorithm = "sha256" if "sha256" in columns else ("sha1" if "sha1" in columns else "md5")
     return algorithm, entries
 
 
@@ -206,19 +222,73 @@ def iter_json(
     yield f'\n ],\n "checksum": {{"sha256": "{checksum.hexdigest()}"}}\n}}\n'.encode()
 
 
-def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
-    import json
+_HEX = re.compile(r"[0-9a-f]+")
 
+
+def _json_path(item: dict[str, Any]) -> bytes:
+    """A file record's path: `path` (text) or `path_b64` (any bytes), exactly one, not empty."""
+    if ("path" in item) == ("path_b64" in item):
+        raise InputError("manifest file record needs exactly one of path and path_b64")
+    if "path" in item:
+        text = item["path"]
+        if not isinstance(text, str) or not text:
+            raise InputError("manifest file record: path is not a non-empty string")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate from a \ud800 escape
+            raise InputError("manifest file record: path is not valid Unicode") from exc
+    b64 = item["path_b64"]
+    if not isinstance(b64, str):
+        raise InputError("manifest file record: path_b64 is not a string")
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError("manifest is not valid JSON") from exc
+        path = base64.b64decode(b64, validate=True)
+    except ValueError as exc:
+        raise InputError("manifest file record: path_b64 is not base64") from exc
+    if not path:
+        raise InputError("manifest file record: path_b64 is empty")
+    return path
+
+
+def _json_record(item: Any, algorithms: list[str]) -> tuple[bytes, tuple[int, dict[str, str]]]:
+    if not isinstance(item, dict):
+        raise InputError("manifest file record is not an object")
+    unknown = set(item) - {"path", "path_b64", "size", "digests"}
+    if unknown:
+        raise InputError(f"manifest file record has unknown fields: {sorted(unknown)}")
+    path = _json_path(item)
+    size, digests = item.get("size"), item.get("digests")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InputError(f"manifest record {path!r}: size is not a non-negative integer")
+    if not isinstance(digests, dict) or not set(algorithms) <= set(digests):
+        raise InputError(f"manifest record {path!r}: digests lack one of the algorithms")
+    for name, value in digests.items():
+        if not (
+            name in _SUM_LENGTHS
+            and isinstance(value, str)
+            and len(value) == _SUM_LENGTHS[name]
+            and _HEX.fullmatch(value)
+        ):
+            raise InputError(f"manifest record {path!r}: {name} is not a lowercase hex digest")
+    return path, (size, digests)
+
+
+def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, str]]]]:
+    """irkit's JSON manifest: strict JSON (jsonload), the checksum first, then every field's
+    type; any defect is one InputError, never a crash further on."""
+    from irkit.jsonload import loads
+
+    doc = loads(data, what="manifest")
     if not isinstance(doc, dict) or doc.get("type") != MANIFEST_TYPE:
         raise InputError("not an irkit hash manifest")
-    if doc.get("version") != 1:
-        raise InputError(f"unsupported manifest version {doc.get('version')!r}")
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version != 1:
+        raise InputError(f"unsupported manifest version {version!r}")
     claimed = doc.pop("checksum", None)
-    if not isinstance(claimed, dict) or set(claimed) != {"sha256"}:
+    if (
+        not isinstance(claimed, dict)
+        or set(claimed) != {"sha256"}
+        or not isinstance(claimed["sha256"], str)
+    ):
         raise InputError("manifest checksum missing or without algorithm")
     try:
         from irkit.canonical import canonical_bytes
@@ -228,21 +298,24 @@ def read_json(data: bytes) -> tuple[list[str], dict[bytes, tuple[int, dict[str, 
         raise InputError(f"manifest cannot be checked: {exc}") from exc
     if actual != claimed["sha256"]:
         raise InputError("manifest checksum does not match its content (altered or truncated)")
+    algorithms = doc.get("algorithms")
+    if (
+        not isinstance(algorithms, list)
+        or not algorithms
+        or not all(isinstance(a, str) and a in _SUM_LENGTHS for a in algorithms)
+        or len(set(algorithms)) != len(algorithms)
+    ):
+        raise InputError(f"manifest algorithms must be a list of {', '.join(_SUM_LENGTHS)}")
+    records = doc.get("files")
+    if not isinstance(records, list):
+        raise InputError("manifest files is not a list")
     files: dict[bytes, tuple[int, dict[str, str]]] = {}
-    for item in doc.get("files", []):
-        try:
-            path = (
-                item["path"].encode("utf-8")
-                if "path" in item
-                else base64.b64decode(item["path_b64"], validate=True)
-            )
-            entry = (int(item["size"]), dict(item["digests"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError("manifest has a malformed file record") from exc
+    for item in records:
+        path, entry = _json_record(item, algorithms)
         if path in files:
             raise InputError(f"manifest lists {path!r} twice")
         files[path] = entry
-    return list(doc.get("algorithms", [])), files
+    return algorithms, files
 
 
 _XML_UNSAFE_PATTERN = "[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -400,10 +473,19 @@ class Audit:
     new: list[bytes] = field(default_factory=list)
     missing: list[bytes] = field(default_factory=list)
     problems: list[FileRecord] = field(default_factory=list)
+    # listed in the manifest, under a folder that could not be listed: not read, not missing
+    unchecked: list[bytes] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.changed or self.moved or self.new or self.missing or self.problems)
+        return not (
+            self.changed
+            or self.moved
+            or self.new
+            or self.missing
+            or self.problems
+            or self.unchecked
+        )
 
     def summary(self) -> dict[str, int]:
         return {
@@ -413,6 +495,7 @@ class Audit:
             "new": len(self.new),
             "missing": len(self.missing),
             "unreadable": len(self.problems),
+            "unchecked": len(self.unchecked),
         }
 
 
@@ -430,7 +513,12 @@ def load(data: bytes) -> tuple[str, dict[bytes, str]]:
             algorithms, files = read_csv(data)
         algorithm = "sha256" if "sha256" in algorithms else (algorithms or ["sha256"])[0]
         check_algorithms([algorithm])
-        return algorithm, {p: d[algorithm] for p, (_, d) in files.items() if algorithm in d}
+        chosen = {p: d[algorithm].lower() for p, (_, d) in files.items() if algorithm in d}
+        want = _SUM_LENGTHS[algorithm]
+        for path, digest in chosen.items():
+            if len(digest) != want or _HEX.fullmatch(digest) is None:
+                raise InputError(f"manifest record {path!r}: {algorithm} is not a hex digest")
+        return algorithm, chosen
     return read_sums(data)
 
 
@@ -455,8 +543,14 @@ def audit(expected: dict[bytes, str], algorithm: str, records: Iterable[FileReco
             result.moved.append((by_digest[digest][0], r.path))
         else:
             result.new.append(r.path)
+    closed = tuple(r.path.rstrip(b"/") + b"/" for r in result.problems if r.folder)
+    if closed:  # a copy elsewhere proves no move: the original may still be in there
+        result.new += [now for was, now in result.moved if was.startswith(closed)]
+        result.moved = [(was, now) for was, now in result.moved if not was.startswith(closed)]
     moved_from = {was for was, _ in result.moved}
-    result.missing = sorted(p for p in expected if p not in seen and p not in moved_from)
+    gone = sorted(p for p in expected if p not in seen and p not in moved_from)
+    result.unchecked = [p for p in gone if p.startswith(closed)] if closed else []
+    result.missing = [p for p in gone if not p.startswith(closed)] if closed else gone
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from irkit.entry import Entry
 from irkit.errors import InputError
 from irkit.keys import Signer
 from irkit.store import StoredBlob
-from irkit.timefmt import Clock, format_zoned, parse_utc, system_clock
+from irkit.timefmt import Clock, format_zoned, parse_utc, system_clock, zoned_instant
 
 NOTE_KINDS = ("note.added", "note.corrected")
 WITNESS_KIND = "note.witnessed"
@@ -76,16 +76,18 @@ def _append_with_attachments(
     attach: Sequence[Path],
     clock: Clock,
 ) -> Entry:
+    """Copy the attachments in and append the entry naming them, in one store session:
+    a failure removes only copies that no other writer may be naming (see
+    `EvidenceStore.writing`), never one another note or collection found already stored."""
     case.check_signer(signer, kind)  # refuse before copying anything into the store
+    if not attach:
+        return case.append(signer, kind, body_for([]), clock=clock)  # the quick path
+    body_for([])  # a note that would be refused (no text...) is refused before copying
     stored: list[tuple[str, StoredBlob]] = []
-    try:
+    with case.store.writing():
         for path in attach:
             stored.append((path.name or "attachment", case.store.put_file(path)))
         return case.append(signer, kind, body_for(stored), clock=clock)
-    except BaseException:
-        for _, blob in stored:
-            case.store.discard(blob)
-        raise
 
 
 def add_note(
@@ -155,9 +157,15 @@ def correct_note(
     if not reason.strip():
         raise InputError("a correction needs a --reason")
     target = _find_note(case, seq)
+    original_time = target.body.get("event_time")
+    if event_time is None and original_time is not None and zoned_instant(original_time) is None:
+        # what an older version accepted is not carried into a new entry
+        raise InputError(
+            f"note #{seq} has an event time outside 1970..9998 ({original_time}): "
+            "give the corrected one with --event-time"
+        )
 
     def body_for(stored: Sequence[tuple[str, StoredBlob]]) -> dict[str, Any]:
-        original_time = target.body.get("event_time")
         when = event_time
         body = _note_body(
             text,
@@ -206,11 +214,16 @@ class TimelineItem:
     witnessed_by: list[tuple[int, str]] = field(default_factory=list)  # (seq, name)
 
     def sort_key(self) -> tuple[datetime, int]:
-        try:
-            moment = datetime.fromisoformat(self.event_time.replace("Z", "+00:00"))
-        except ValueError:
+        """Event time order; a time that cannot be placed (unreadable, or outside 1970..9998
+        as an older version may have accepted) sorts by when the note was written."""
+        moment = zoned_instant(self.event_time)
+        if moment is None:
             moment = parse_utc(self.recorded)
-        return moment.astimezone(UTC), self.seq
+        return moment, self.seq
+
+    @property
+    def event_time_in_range(self) -> bool:
+        return zoned_instant(self.event_time) is not None
 
 
 def timeline(entries: Sequence[Entry], names: dict[str, str]) -> list[TimelineItem]:

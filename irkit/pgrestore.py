@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from irkit.errors import InputError
+from irkit.childenv import child_env
+from irkit.errors import EnvironmentFailure, InputError
+from irkit.restore import scratch_is_full
 
 Format = Literal["custom", "plain"]
 CUSTOM_MAGIC = b"PGDMP"
@@ -48,8 +50,9 @@ _BLANK = re.compile(
 )
 
 
-class PostgresNotFound(InputError):
-    """The PostgreSQL server binaries are not installed (or not all of them)."""
+class PostgresNotFound(EnvironmentFailure):
+    """The PostgreSQL server binaries are not installed (or not all of them): this machine
+    cannot test a dump, which is no verdict on it."""
 
 
 class StepFailed(Exception):
@@ -104,7 +107,13 @@ def find_bindir() -> Path:
     if pg_config is not None:
         try:
             out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
+                [pg_config, "--bindir"],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=10,
+                check=False,
+                env=child_env(),
             ).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             out = ""
@@ -157,7 +166,7 @@ class _Cluster:
             try:
                 nobody = pwd.getpwnam("nobody")
             except KeyError as exc:
-                raise StepFailed("running as root and there is no user 'nobody'") from exc
+                raise EnvironmentFailure("running as root and there is no user 'nobody'") from exc
             self.uid, self.gid = nobody.pw_uid, nobody.pw_gid
         for d in (self.data, self.run_dir):
             d.mkdir(mode=0o700)
@@ -166,19 +175,25 @@ class _Cluster:
         if self.uid is not None:
             os.chmod(work, 0o711)  # noqa: S103 (traverse only: the user may reach data/ and run/)
         if len(str(self.run_dir / f".s.PGSQL.{PORT}")) > _SOCKET_MAX:
-            raise StepFailed(f"socket path too long under {work} (set TMPDIR to a shorter path)")
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(work),
-            "LC_ALL": "C",
-            "TZ": "UTC",
-            "PGHOST": str(self.run_dir),
-            "PGPORT": str(PORT),
-            "PGUSER": SUPERUSER,
-            "PGDATABASE": "postgres",
-            "PGCONNECT_TIMEOUT": "10",
-            "PGAPPNAME": "irkit-backup-verify",
-        }
+            raise EnvironmentFailure(
+                f"socket path too long under {work} (set TMPDIR to a shorter path)"
+            )
+        # built from nothing (a user's PGHOST/PGPASSWORD must not point a step elsewhere)
+        self.env = child_env(
+            {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(work),
+                "LC_ALL": "C",
+                "TZ": "UTC",
+                "PGHOST": str(self.run_dir),
+                "PGPORT": str(PORT),
+                "PGUSER": SUPERUSER,
+                "PGDATABASE": "postgres",
+                "PGCONNECT_TIMEOUT": "10",
+                "PGAPPNAME": "irkit-backup-verify",
+            },
+            inherit=False,
+        )
 
     def run(
         self,
@@ -200,7 +215,7 @@ class _Cluster:
                     stdout=err if stdout_to_log else subprocess.PIPE,
                     stderr=err,
                     cwd=self.work,
-                    env={**self.env, **(env or {})},
+                    env=child_env({**self.env, **(env or {})}, inherit=False),
                     user=self.uid,
                     group=self.gid,
                     extra_groups=None if self.uid is None else [],  # drop root's groups
@@ -413,13 +428,24 @@ def _plain_complete(dump: Path) -> bool:
         return PLAIN_FOOTER in fh.read()
 
 
+def _environment(where: Path, exc: OSError) -> EnvironmentFailure:
+    import errno
+
+    code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    return EnvironmentFailure(
+        f"scratch space {where} failed for the PostgreSQL restore: {code} "
+        f"({exc.strerror or exc}); this is no verdict on the backup: nothing recorded"
+    )
+
+
 def restore_dump(
     dump: Path, *, timeout: float = 3600, strict: bool = True, scratch: Path | None = None
 ) -> DumpRestore:
     """Restore DUMP into a new cluster in SCRATCH (default: $TMPDIR) and count every table.
 
     Never raises for a broken dump: the failing step and its output land in `error` and
-    `output`. Raises PostgresNotFound when the server binaries are missing."""
+    `output`. Raises EnvironmentFailure (PostgresNotFound when the server binaries are
+    missing) when this machine, not the dump, failed: no verdict is possible."""
     fmt = dump_format(dump)
     if fmt is None:
         raise InputError(f"not a PostgreSQL dump (custom or plain): {dump}")
@@ -428,7 +454,11 @@ def restore_dump(
     if fmt == "plain" and strict and not _plain_complete(dump):
         result.error = "plain dump is incomplete (no '-- PostgreSQL database dump complete')"
         return result
-    work = Path(tempfile.mkdtemp(prefix="irkit-pg-", dir=scratch))
+    try:
+        work = Path(tempfile.mkdtemp(prefix="irkit-pg-", dir=scratch))
+    except OSError as exc:
+        where = scratch if scratch is not None else Path(tempfile.gettempdir())
+        raise _environment(where, exc) from exc
     cluster: _Cluster | None = None
     try:
         cluster = _Cluster(bindir, work)
@@ -442,8 +472,16 @@ def restore_dump(
         result.restore_ms = int((time.monotonic() - start) * 1000)
         result.tables = _count(cluster, timeout)
     except StepFailed as exc:
+        if scratch_is_full(work):  # the server hit a full disk: no verdict on the dump
+            raise EnvironmentFailure(
+                f"scratch space {work.parent} is full: {exc.message} while restoring {dump.name}; "
+                "this is no verdict on the backup: nothing recorded",
+                hint="free space in the scratch file system (or set TMPDIR), then run again",
+            ) from exc
         result.error = exc.message
         result.output = exc.output
+    except OSError as exc:  # irkit's own files in WORK: this machine failed
+        raise _environment(work.parent, exc) from exc
     finally:
         try:
             if cluster is not None:

@@ -16,15 +16,44 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
-from irkit.errors import InputError
+from irkit import restore
+from irkit.childenv import child_env
+from irkit.errors import EnvironmentFailure, InputError
 
 _ZERO_BLOCK = 4096
+# SQLite result codes that say this machine failed (disk full, I/O error, out of memory)
+_SQLITE_ENVIRONMENT = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_NOMEM})
 _Count = Annotated[int, Field(ge=0)]
+# a table name or an argument: not empty, no NUL (SQLite and exec refuse it mid-check)
+_Text = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=r"^[^\x00]*$")]
+
+
+def _check_glob(pattern: str) -> str:
+    """A glob pathlib can run, relative and inside the restored tree: checked when the spec
+    is read, before anything is restored, not when the check would run."""
+    parts = PurePosixPath(pattern).parts
+    if not pattern or "\x00" in pattern or not parts:
+        raise ValueError(f"glob {pattern!r} matches nothing: give a pattern such as '*.db'")
+    if pattern.startswith("/") or ".." in parts:
+        raise ValueError(f"glob must be relative and inside the backup: {pattern!r}")
+    if any("**" in part and part != "**" for part in parts):
+        raise ValueError(f"glob {pattern!r}: '**' can only be a whole path component")
+    return pattern
+
+
+_Glob = Annotated[str, StringConstraints(max_length=4096), AfterValidator(_check_glob)]
 
 
 class _Strict(BaseModel):
@@ -32,17 +61,17 @@ class _Strict(BaseModel):
 
 
 class PathRule(_Strict):
-    glob: str
+    glob: _Glob
     min_count: _Count = 1
     min_size: _Count = 0
     non_empty: bool = False
 
 
 class SqliteRule(_Strict):
-    glob: str
+    glob: _Glob
     integrity: bool = True
-    tables: list[str] = []
-    min_rows: dict[str, _Count] = {}
+    tables: list[_Text] = []
+    min_rows: dict[_Text, _Count] = {}
 
 
 class PostgresRule(SqliteRule):
@@ -54,16 +83,16 @@ class PostgresRule(SqliteRule):
 
 
 class GlobRule(_Strict):
-    glob: str
+    glob: _Glob
 
 
 class ZeroRule(_Strict):
-    glob: str
+    glob: _Glob
     max_percent: Annotated[int, Field(ge=0, le=100)]
 
 
 class CommandRule(_Strict):
-    run: list[str] = Field(min_length=1)
+    run: list[_Text] = Field(min_length=1)
     timeout: Annotated[int, Field(ge=1, le=86400)] = 60
 
 
@@ -101,19 +130,24 @@ def load_spec(path: Path) -> Spec:
         raise InputError(f"cannot read spec {path}: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"spec {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"spec {path} is nested too deeply to read") from exc
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise InputError(f"spec {path}: {where}: {err['msg']}") from exc
+        msg = err["msg"].removeprefix("Value error, ")
+        raise InputError(f"spec {path}: {where}: {msg}") from exc
 
 
 def matches(root: Path, pattern: str) -> list[Path]:
     """Regular files only; links are never followed into (they may have been hostile)."""
-    if pattern.startswith("/") or ".." in Path(pattern).parts:
-        raise InputError(f"spec glob must be relative and inside the backup: {pattern!r}")
-    return sorted(p for p in root.glob(pattern) if p.is_file() and not p.is_symlink())
+    try:
+        found = [p for p in root.glob(_check_glob(pattern)) if p.is_file() and not p.is_symlink()]
+    except (ValueError, NotImplementedError, IndexError) as exc:
+        raise InputError(f"spec glob {pattern!r} cannot be used: {exc}") from exc
+    return sorted(found)
 
 
 def _rel(root: Path, p: Path) -> str:
@@ -169,6 +203,12 @@ def _check_sqlite(root: Path, rule: SqliteRule) -> list[Finding]:
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) in _SQLITE_ENVIRONMENT:
+                raise EnvironmentFailure(  # e.g. no room for integrity_check's temp store
+                    f"checking {rel}: SQLite failed on this machine: {exc}; "
+                    "this is no verdict on the backup: nothing recorded",
+                    hint="free space in the scratch and temp file systems, then run again",
+                ) from exc
             problems.append(f"not a usable SQLite database: {exc}")
         if problems:
             out.extend(Finding("sqlite", False, f"{rel}: {m}") for m in dict.fromkeys(problems))
@@ -192,7 +232,11 @@ def _check_archives(root: Path, rule: GlobRule) -> list[Finding]:
                     while fh.read(1 << 20):
                         pass
             out.append(Finding("archives", True, f"{rel}: tests clean"))
-        except (OSError, EOFError, ValueError, zlib.error, zipfile.BadZipFile) as exc:
+        except OSError as exc:
+            if exc.errno is not None and restore.is_environment_error(exc):
+                raise restore.scratch_failure(root, exc, f"testing {rel}") from exc
+            out.append(Finding("archives", False, f"{rel}: does not test clean: {exc}"))
+        except (EOFError, ValueError, zlib.error, zipfile.BadZipFile) as exc:
             out.append(Finding("archives", False, f"{rel}: does not test clean: {exc}"))
     return out
 
@@ -205,6 +249,9 @@ def _check_json(root: Path, rule: GlobRule) -> list[Finding]:
             out.append(Finding("json", True, f"{_rel(root, p)}: parses"))
         except ValueError as exc:
             out.append(Finding("json", False, f"{_rel(root, p)}: does not parse: {exc}"))
+        except RecursionError:
+            msg = f"{_rel(root, p)}: nested too deeply to be checked"
+            out.append(Finding("json", False, msg))
     return out
 
 
@@ -236,7 +283,12 @@ def _check_command(root: Path, rule: CommandRule) -> list[Finding]:
     label = " ".join(rule.run)
     try:
         proc = subprocess.run(
-            rule.run, cwd=root, capture_output=True, timeout=rule.timeout, check=False
+            rule.run,
+            cwd=root,
+            capture_output=True,
+            timeout=rule.timeout,
+            check=False,
+            env=child_env(),
         )
     except subprocess.TimeoutExpired:
         return [Finding("command", False, f"{label}: timed out after {rule.timeout}s")]
@@ -284,11 +336,8 @@ def _check_postgres(root: Path, rule: PostgresRule, out: Checked) -> None:
             msg = f"{rel}: not a PostgreSQL dump (custom or plain)"
             out.findings.append(Finding("postgres", False, msg))
             continue
-        try:
-            got = pgrestore.restore_dump(p, timeout=rule.timeout, strict=rule.integrity)
-        except pgrestore.PostgresNotFound as exc:
-            out.findings.append(Finding("postgres", False, f"{rel}: {exc.diagnostics()}"))
-            continue
+        # PostgresNotFound and a full scratch disk are raised: no verdict on the dump
+        got = pgrestore.restore_dump(p, timeout=rule.timeout, strict=rule.integrity)
         out.restore_ms += got.restore_ms
         out.databases.append(
             {

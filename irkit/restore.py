@@ -5,11 +5,17 @@ members are recorded with the reason and extraction goes on, so one finding does
 the next. Files are opened with O_EXCL|O_NOFOLLOW below parents verified to be real
 directories, so a link planted by an earlier member can never be written through. Each
 member is hashed while it is written: no second read of the restored data.
+
+Errors on the two sides mean different things. Reading the artifact fails: the archive is
+damaged, a finding (FAIL). Writing the scratch space fails for a reason of this machine
+(disk full, quota, read-only, out of descriptors or memory, I/O error): EnvironmentFailure,
+exit 2 and nothing recorded, because that is no verdict on the backup.
 """
 
 from __future__ import annotations
 
 import bz2
+import errno
 import hashlib
 import lzma
 import os
@@ -25,13 +31,55 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from irkit.errors import InputError
+from irkit.childenv import child_env
+from irkit.errors import EnvironmentFailure, InputError
 
 _CHUNK = 1 << 20
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PG_CUSTOM_MAGIC = b"PGDMP"  # pg_dump -Fc
 PG_PLAIN_HEADER = b"-- PostgreSQL database dump"  # pg_dump's plain SQL header comment
 PG_KINDS = ("pg-custom", "pg-plain")
+
+
+# errno values that say the scratch side (this machine) failed, whatever was restored
+_ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        *("ENOSPC", "EDQUOT", "EROFS", "EMFILE", "ENFILE", "ENOMEM", "EIO", "EFBIG"),
+        *("EACCES", "EPERM", "ENOBUFS"),
+    )
+    if hasattr(errno, name)
+)
+
+
+def is_environment_error(exc: OSError) -> bool:
+    return exc.errno in _ENVIRONMENT_ERRNOS
+
+
+def scratch_failure(scratch: Path, exc: OSError, doing: str) -> EnvironmentFailure:
+    """One line naming the scratch directory and the errno: the environment failed."""
+    code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    return EnvironmentFailure(
+        f"scratch space {scratch} failed while {doing}: {code} ({exc.strerror or exc}); "
+        "this is no verdict on the backup: nothing recorded",
+        hint="free space in the scratch file system (or set TMPDIR / --keep elsewhere), "
+        "then run again",
+    )
+
+
+_FULL_BYTES = 16 << 20  # free space below this after a failed tool: the disk was full
+
+
+def scratch_is_full(path: Path) -> bool:
+    """Whether the file system under PATH is (nearly) out of blocks or inodes as an
+    unprivileged user sees it: a tool that failed there (a restore command, a PostgreSQL
+    server) failed for this machine, so its exit status is no verdict. Checked while what
+    it wrote is still there."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < _FULL_BYTES or (st.f_files > 0 and st.f_favail == 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +127,13 @@ class _Writer:
     def refuse(self, name: str, reason: str) -> None:
         self.result.refused.append((name, reason))
 
+    def write_failed(self, name: str, exc: OSError) -> None:
+        """A write-side error: the environment's (raised) or this member's name or shape
+        that the scratch file system cannot hold (refused, the rest goes on)."""
+        if is_environment_error(exc):
+            raise scratch_failure(self.root, exc, f"restoring {name!r}") from exc
+        self.refuse(name, f"cannot be restored here: {exc.strerror or exc}")
+
     def count(self) -> bool:
         self.entries += 1
         if self.entries > self.limits.max_entries:
@@ -99,7 +154,11 @@ class _Writer:
             try:
                 st = os.lstat(cur)
             except FileNotFoundError:
-                cur.mkdir(mode=0o700)
+                try:
+                    cur.mkdir(mode=0o700)
+                except OSError as exc:
+                    self.write_failed(name, exc)
+                    return None
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 self.refuse(name, "parent is a link or file (write-through attempt)")
@@ -127,10 +186,13 @@ class _Writer:
         except FileExistsError:
             self.refuse(name, "duplicate member (already restored)")
             return
+        except OSError as exc:
+            self.write_failed(name, exc)
+            return
         h = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out:
-            while chunk := src.read(_CHUNK):
+        try:
+            while chunk := src.read(_CHUNK):  # read side: errors reach the caller (damaged)
                 size += len(chunk)
                 self.total += len(chunk)
                 if self.total > self.limits.max_total:
@@ -140,12 +202,30 @@ class _Writer:
                     self.stop(f"compression ratio exceeds {self.limits.max_ratio}:1 (bomb?)")
                     break
                 h.update(chunk)
-                out.write(chunk)
-        os.chmod(target, mode & 0o777 & ~0o022 | 0o600)
+                self._write_all(fd, chunk, name)
+            self._scratch_call(os.fchmod, fd, mode & 0o777 & ~0o022 | 0o600, name=name)
+        finally:
+            os.close(fd)
         if self.stopped:
-            target.unlink()
+            self._scratch_call(os.unlink, target, name=name)
             return
         self.result.files[rel] = (size, h.hexdigest())
+
+    def _write_all(self, fd: int, data: bytes, name: str) -> None:
+        """Data into a file irkit opened in scratch: any failure is the environment's."""
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(fd, view)
+            except OSError as exc:
+                raise scratch_failure(self.root, exc, f"restoring {name!r}") from exc
+            view = view[n:]
+
+    def _scratch_call(self, call: Any, *args: Any, name: str) -> None:
+        try:
+            call(*args)
+        except OSError as exc:
+            raise scratch_failure(self.root, exc, f"restoring {name!r}") from exc
 
     def symlink(self, name: str, link: str) -> None:
         rel = self.safe_rel(name)
@@ -162,6 +242,8 @@ class _Writer:
             target.symlink_to(link)
         except FileExistsError:
             self.refuse(name, "duplicate member (already restored)")
+        except OSError as exc:
+            self.write_failed(name, exc)
 
     def hardlink(self, name: str, link: str) -> None:
         rel = self.safe_rel(name)
@@ -176,7 +258,11 @@ class _Writer:
         target = self.parent_ok(rel, name)
         if target is None:
             return
-        with (self.root / src).open("rb") as fh:
+        try:
+            fh = (self.root / src).open("rb")  # closed below
+        except OSError as exc:  # a file irkit itself restored a moment ago
+            raise scratch_failure(self.root, exc, f"restoring {name!r}") from exc
+        with fh:
             self.file(name, fh, 0o600)
 
 
@@ -186,7 +272,10 @@ def _extract_tar(artifact: Path, w: _Writer, stream: IO[bytes] | None) -> None:
             tf = tarfile.open(fileobj=stream, mode="r|", bufsize=_CHUNK)  # noqa: SIM115
         else:
             tf = tarfile.open(artifact, mode="r|*")  # noqa: SIM115 (closed below)
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, EOFError) as exc:  # detected as a tar, then unreadable as one
+        w.result.findings.append(f"archive is damaged: {exc}")
+        return
+    except OSError as exc:
         raise InputError(f"cannot open tar archive {artifact}: {exc}") from exc
     with tf:
         try:
@@ -251,6 +340,7 @@ class PipelinedStream:
         self._buf = b""
         self._pos = 0
         self._done = False
+        self._error: BaseException | None = None
         self._stop = threading.Event()
         self._hash_only = threading.Event()
         self._raw = path.open("rb")
@@ -320,6 +410,8 @@ class PipelinedStream:
             self._put(None)
         except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
             self._put(EOFError(f"cannot decompress: {exc}"))
+        except Exception as exc:  # noqa: BLE001 -- re-raised by read(): never a silent hang
+            self._put(exc)
 
     def read(self, n: int = -1) -> bytes:
         parts: list[bytes] = []
@@ -332,14 +424,18 @@ class PipelinedStream:
                     want -= end - self._pos
                 self._pos = end
                 continue
+            if self._error is not None:
+                if parts:  # what came before the damage first; the error on the next read
+                    break
+                raise self._error
             if self._done:
                 break
             item = self._queue.get()
             if item is None:
                 self._done = True
             elif isinstance(item, BaseException):
+                self._error = item
                 self._done = True
-                raise item
             else:
                 self._buf, self._pos = item, 0
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -352,6 +448,9 @@ class PipelinedStream:
             item = self._queue.get()
             if item is None or isinstance(item, BaseException):
                 self._done = True
+        self._thread.join()
+        while chunk := self._raw.read(_CHUNK):  # stopped at damage: the rest still counts
+            self.hash.update(chunk)
         self.close()
         return self.hash.hexdigest()
 
@@ -361,17 +460,31 @@ class PipelinedStream:
         self._raw.close()
 
 
+def _unreadable(exc: OSError) -> None:
+    """os.walk's onerror: a folder of the artifact it cannot list is bad input, never a
+    silent gap (its files would be reported missing, a verdict on what was not read)."""
+    where = os.fsdecode(exc.filename) if exc.filename else "?"
+    raise InputError(f"unreadable folder in the artifact: {where}: {exc.strerror or exc}")
+
+
 def _copy_dir(source: Path, w: _Writer) -> None:
-    for dirpath, dirnames, filenames in os.walk(source):
+    for dirpath, dirnames, filenames in os.walk(source, onerror=_unreadable):
         dirnames.sort()
         for name in sorted(filenames):
             full = Path(dirpath) / name
             rel = full.relative_to(source).as_posix()
-            if full.is_symlink():
-                w.symlink(rel, str(full.readlink()))
-            elif full.is_file():
-                with full.open("rb") as fh:
-                    w.file(rel, fh, full.stat().st_mode)
+            try:
+                if full.is_symlink():
+                    w.symlink(rel, str(full.readlink()))
+                    continue
+                if not full.is_file():
+                    continue
+                fh = full.open("rb")  # closed below
+                mode = os.fstat(fh.fileno()).st_mode
+            except OSError as exc:
+                raise InputError(f"cannot read artifact file {full}: {exc.strerror}") from exc
+            with fh:
+                w.file(rel, fh, mode)
 
 
 def kind_of(artifact: Path) -> str:
@@ -416,7 +529,11 @@ def restore(
     elif kind == "zip":
         _extract_zip(artifact, w)
     else:
-        with artifact.open("rb") as fh:
+        try:
+            fh = artifact.open("rb")  # closed below
+        except OSError as exc:
+            raise InputError(f"cannot read artifact {artifact}: {exc.strerror}") from exc
+        with fh:
             w.file(artifact.name, fh, 0o644)
     sweep_links(dest, result.refused)
     return result
@@ -431,7 +548,10 @@ def sweep_links(root: Path, refused: list[tuple[str, str]]) -> None:
             if full.is_symlink():
                 real = os.path.realpath(full)
                 if real != real_root and not real.startswith(real_root + os.sep):
-                    full.unlink()
+                    try:
+                        full.unlink()
+                    except OSError as exc:
+                        raise scratch_failure(root, exc, "removing a link") from exc
                     rel = full.relative_to(root).as_posix()
                     refused.append((rel, "symlink chain resolves outside the scratch directory"))
 
@@ -441,10 +561,23 @@ def restore_cmd(argv: list[str], dest: Path, timeout: float) -> Restored:
     result = Restored()
     try:
         proc = subprocess.run(
-            argv, capture_output=True, timeout=timeout, check=False, cwd=dest, text=True
+            argv,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            cwd=dest,
+            text=True,
+            errors="replace",
+            env=child_env(),
         )
         result.output = (proc.stdout + proc.stderr)[-4000:]
         if proc.returncode != 0:
+            if scratch_is_full(dest):
+                raise EnvironmentFailure(
+                    f"scratch space {dest} is full: the restore command exited "
+                    f"{proc.returncode}; this is no verdict on the backup: nothing recorded",
+                    hint="free space in the scratch file system (or set TMPDIR), then run again",
+                )
             result.findings.append(f"restore command exited {proc.returncode}")
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout or b""
@@ -453,17 +586,32 @@ def restore_cmd(argv: list[str], dest: Path, timeout: float) -> Restored:
     except OSError as exc:
         result.findings.append(f"restore command could not start: {exc.strerror}")
     sweep_links(dest, result.refused)
-    for dirpath, _dirs, filenames in os.walk(dest):
+
+    def unlisted(exc: OSError) -> None:  # the tool left a folder irkit cannot list
+        if is_environment_error(exc) and not isinstance(exc, PermissionError):
+            raise scratch_failure(dest, exc, "reading what the restore command wrote")
+        where = os.fsdecode(exc.filename) if exc.filename else "?"
+        result.findings.append(f"restored folder cannot be listed: {where}: {exc.strerror}")
+
+    for dirpath, _dirs, filenames in os.walk(dest, onerror=unlisted):
         for name in filenames:
             full = Path(dirpath) / name
-            if full.is_file() and not full.is_symlink():
-                h = hashlib.sha256()
-                size = 0
+            rel = full.relative_to(dest).as_posix()
+            h = hashlib.sha256()
+            size = 0
+            try:
+                if not full.is_file() or full.is_symlink():
+                    continue
                 with full.open("rb") as fh:
                     while chunk := fh.read(_CHUNK):
                         h.update(chunk)
                         size += len(chunk)
-                result.files[full.relative_to(dest).as_posix()] = (size, h.hexdigest())
+            except OSError as exc:
+                if is_environment_error(exc) and not isinstance(exc, PermissionError):
+                    raise scratch_failure(dest, exc, f"hashing restored {rel!r}") from exc
+                result.findings.append(f"restored file cannot be read: {rel}: {exc.strerror}")
+                continue
+            result.files[rel] = (size, h.hexdigest())
     return result
 
 

@@ -13,6 +13,67 @@ from irkit import kinds
 
 # The kinds Roster.apply folds; every other kind leaves membership as it is.
 FOLDED_KINDS = frozenset({"case.opened", "member.added", "member.removed"})
+# The roles whose checkpoint can stand for the case to a third party (an exhibit's recipient):
+# a checkpoint signed by anyone else proves only what that member claims.
+CHECKPOINT_ROLES = kinds.ADMIN_ROLES
+# Kinds `body_problem` has a rule for; everything else passes it untouched.
+_BODY_RULE_KINDS = frozenset({*FOLDED_KINDS, "note.added", "note.corrected", "custody.released"})
+
+
+def member_key_problem(info: dict[str, Any]) -> str | None:
+    """Why a body's member info (`public_key`, `fingerprint`) cannot admit a key, or None.
+
+    The key must be canonical base64 of 32 bytes (as irkit writes it: one spelling only), hash
+    to the fingerprint beside it, and be a usable Ed25519 key (not small-order, canonical).
+    """
+    import base64
+    import binascii
+
+    from irkit.keys import fingerprint_of, public_key_problem
+
+    text = info.get("public_key")
+    try:
+        raw = base64.b64decode(str(text).encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError, binascii.Error):
+        return "member public key is not base64"
+    if len(raw) != 32 or base64.b64encode(raw).decode("ascii") != text:
+        return "member public key is not the canonical base64 of 32 bytes"
+    if fingerprint_of(raw) != info.get("fingerprint"):
+        return "member public key does not match its fingerprint"
+    return public_key_problem(raw)
+
+
+def _sorted_unique(values: Any) -> bool:
+    return isinstance(values, list) and values == sorted(set(values))
+
+
+def body_problem(roster: Roster, kind: str, body: dict[str, Any]) -> tuple[str, str] | None:
+    """(code, message) when a schema-valid body breaks a rule that needs at most the current
+    roster, else None. `verify` flags these and `Case.append` refuses them before signing,
+    so no command can write an entry verification would reject for these reasons."""
+    if kind not in _BODY_RULE_KINDS:
+        return None
+    if kind in ("case.opened", "member.added"):
+        info = body["opener" if kind == "case.opened" else "member"]
+        problem = member_key_problem(info)
+        if problem is not None:
+            return "member-key", problem
+        if kind == "member.added" and roster.is_member(info["fingerprint"]):
+            return "membership", "member.added for a key that is already a member"
+    elif kind == "member.removed":
+        fp = body["fingerprint"]
+        if not roster.is_member(fp):
+            return "membership", "member.removed for a key that is not a member"
+        if fp == roster.opener:
+            return "membership", "the opener cannot be removed"
+    elif kind == "custody.released":
+        if not roster.is_member(body["to"]):
+            return "custody", f"custody released to {body['to']}, who is not a member"
+    else:
+        for name in ("tags", "links"):
+            if name in body and not _sorted_unique(body[name]):
+                return "unsorted", f"{kind} {name} are not sorted and unique"
+    return None
 
 
 @dataclass
@@ -53,6 +114,19 @@ class Roster:
         if kind in kinds.ADMIN_KINDS and member.role not in kinds.ADMIN_ROLES:
             allowed = ", ".join(sorted(kinds.ADMIN_ROLES))
             return f"role {member.role!r} may not sign {kind} (needs: {allowed})"
+        return None
+
+    def may_sign_checkpoint(self, fingerprint: str) -> str | None:
+        """None when this key's checkpoint speaks for the case (an active lead), else why not."""
+        member = self.members.get(fingerprint)
+        if member is None:
+            return "not a member"
+        if not member.active:
+            return f"removed at entry {member.removed_seq}"
+        if member.role not in CHECKPOINT_ROLES:
+            return (
+                f"role {member.role!r} (a checkpoint needs: {', '.join(sorted(CHECKPOINT_ROLES))})"
+            )
         return None
 
     def apply(self, seq: int, kind: str, body: dict[str, Any]) -> str | None:

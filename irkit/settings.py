@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
@@ -213,10 +213,15 @@ def parse_settings(doc: dict[str, Any]) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise InputError(f"invalid case settings: {where}: {first['msg']}") from exc
+        msg = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"invalid case settings: {where}: {msg}") from exc
 
 
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+# at most 12 digits a unit: int() of a huge digit string is itself an error, and every
+# duration is bounded by the settings model anyway
+_DURATION = re.compile(
+    r"^\s*(?:(\d{1,12})d)?\s*(?:(\d{1,12})h)?\s*(?:(\d{1,12})m)?\s*(?:(\d{1,12})s)?\s*$"
+)
 
 
 def parse_duration(text: str | int) -> int:
@@ -227,7 +232,7 @@ def parse_duration(text: str | int) -> int:
     if not match or not any(match.groups()):
         raise InputError(f"invalid duration {text!r}: use e.g. 30m, 4h, 1d 2h")
     d, h, m, s = (int(g or 0) for g in match.groups())
-    return int(timedelta(days=d, hours=h, minutes=m, seconds=s).total_seconds())
+    return d * 86_400 + h * 3600 + m * 60 + s  # integers: no timedelta overflow
 
 
 def settings_from_toml(text: str, zone: str | None = None) -> Settings:
@@ -249,16 +254,32 @@ def settings_from_toml(text: str, zone: str | None = None) -> Settings:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"settings file is not valid TOML: {exc}") from exc
-    base_zone = str(raw.pop("zone", zone or "UTC"))
-    base = preset(str(raw.pop("preset", "itil3")), base_zone).model_dump()
+    except RecursionError as exc:
+        raise InputError("settings file is nested too deeply to read") from exc
+    base_zone = raw.pop("zone", zone or "UTC")
+    preset_name = raw.pop("preset", "itil3")
+    for key, value in (("zone", base_zone), ("preset", preset_name)):
+        if not isinstance(value, str):
+            raise InputError(f"invalid case settings: {key}: must be a string")
+    try:
+        base = preset(preset_name, base_zone).model_dump()
+    except InputError as exc:
+        raise InputError(f"invalid case settings: {exc.message}") from exc
     base["preset"] = "custom"
     _merge(base, raw)
     for group in ("priorities", "tiers"):
-        for target in base.get(group, {}).values():
+        targets = base.get(group)
+        if not isinstance(targets, dict):
+            continue  # the model names the wrong type in one line
+        for name, target in targets.items():
             if isinstance(target, dict):
                 for key in ("respond", "resolve", "update", "acknowledge"):
                     if key in target:
-                        target[key] = parse_duration(target[key])
+                        try:
+                            target[key] = parse_duration(target[key])
+                        except InputError as exc:
+                            where = f"{group}.{name}.{key}"
+                            raise InputError(f"invalid case settings: {where}: {exc}") from exc
     return parse_settings(base)
 
 

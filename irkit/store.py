@@ -9,18 +9,20 @@ before any journal entry names it.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import queue
+import re
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from irkit import libc
+from irkit import libc, safefile
 from irkit.errors import InputError
-from irkit.journal import fsync_dir
+from irkit.journal import JOURNAL_NAME, Journal, fsync_dir
 
 CHUNK = 256 * 1024
 # From this size on the copy is re-read and re-hashed on a second thread while it is being
@@ -228,21 +230,260 @@ def hash_file(path: Path | str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+_HEX_RUN = re.compile(rb"[0-9a-f]{64,}")
+QUARANTINE_PREFIX = "journal.quarantine-"  # torn lines `irkit repair` set aside
+
+
+class References:
+    """Every SHA-256 hex digest that journal bytes name, anywhere in any line.
+
+    Deliberately more than the body fields that name store blobs (items, attachments,
+    backup results): any 64-digit run in any line, torn tail or quarantined line counts, so
+    that a kind added later, or a line `repair` may complete, can never make a named blob
+    look unreferenced. Keeping an orphan by mistake costs disk; the converse loses evidence.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._exact: set[bytes] = set()
+        self._runs: list[bytes] = []  # longer hex runs: any 64-digit window counts
+        for match in _HEX_RUN.finditer(data):
+            run = match.group()
+            if len(run) == 64:
+                self._exact.add(run)
+            else:
+                self._runs.append(run)
+
+    @classmethod
+    def of_case(cls, case_root: Path, journal_bytes: bytes) -> References:
+        """The journal's bytes plus every quarantine file beside it; an unreadable one
+        stops the caller (what it names is unknown)."""
+        parts = [journal_bytes]
+        for path in sorted(case_root.glob(QUARANTINE_PREFIX + "*")):
+            try:
+                parts.append(safefile.read_bytes(path))
+            except OSError as exc:
+                raise InputError(
+                    f"cannot read {path.name} ({exc.strerror}): what it names is unknown, "
+                    "so no stored file was removed"
+                ) from exc
+        return cls(b"\n".join(parts))
+
+    def names(self, digest: str) -> bool:
+        needle = digest.encode()
+        return needle in self._exact or any(needle in run for run in self._runs)
+
+
+class StoreBusy(InputError):
+    """Another command holds the store (between a copy and the entry that names it)."""
+
+
 class EvidenceStore:
+    """The store under `root` (a case's `evidence/`).
+
+    Writers that will name a blob in the journal do so inside `writing()`: it holds a
+    shared lock on the `evidence/` folder from the first copy until the entry is appended,
+    and whatever removes blobs (a failed writer's clean-up, `irkit gc`) holds it exclusively
+    and removes only blobs no journal line names. So no blob that a committed entry, or
+    one about to be committed, names is ever deleted.
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._folders: set[str] = set()  # known to exist: one mkdir each, not one per file
+        self._depth = 0  # nesting of writing()
+        self._lock_fd: int | None = None  # shared lock, taken at the session's first copy
+        self._created: list[str] = []  # blobs this session put that were not there before
 
-    def _folder(self, path: str) -> str:
-        if path not in self._folders:
+    def _folder(self, path: str) -> bool:
+        """Make sure folder `path` exists; True if this call created it."""
+        if path in self._folders:
+            return False
+        try:
+            os.mkdir(path, 0o755)
+            created = True
+        except FileExistsError:
+            created = False
+        except FileNotFoundError:
             os.makedirs(path, exist_ok=True)
-            self._folders.add(path)
-        return path
+            created = True
+        self._folders.add(path)
+        return created
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / "sha256" / sha256[:2] / sha256
+
+    # -- the store lock ------------------------------------------------------------------
+
+    def _open_lock(self) -> int:
+        """A descriptor on the `evidence/` folder itself, to flock: no lock file to leave
+        behind, and read-only media can still be locked."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            return os.open(self.root, flags)
+        except OSError as exc:
+            raise InputError(f"cannot open the evidence store {self.root}: {exc.strerror}") from exc
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """A writer's session: copies put inside it stay safe from clean-up until it ends.
+
+        Put every blob and append the entry that names them inside one session. On failure
+        the blobs it created are removed, but only if no other writer is in a session (an
+        exclusive lock, not waited for) and no journal line names them; otherwise they stay
+        for `irkit gc`.
+        """
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            if self._depth == 1:
+                with contextlib.suppress(Exception):  # never hide why the command failed
+                    self._abandon()
+            raise
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._end_session()
+
+    def _hold(self) -> None:
+        """Take the shared lock at a session's first copy (waits only for a running gc)."""
+        if self._depth == 0 or self._lock_fd is not None:
+            return
+        fd = self._open_lock()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except BaseException as exc:
+            os.close(fd)
+            if isinstance(exc, OSError):
+                raise InputError(f"cannot lock the evidence store: {exc.strerror}") from exc
+            raise
+        self._lock_fd = fd
+        self._folders.clear()  # a gc may have removed empty folders since they were seen
+
+    def _end_session(self) -> None:
+        """Release the lock; the last writer out removes the empty `tmp/` folder, so that a
+        case holds no working folder between commands."""
+        fd, self._lock_fd, self._created = self._lock_fd, None, []
+        if fd is None:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.remove_empty_folder(self.root / "tmp")
+        except OSError:
+            pass  # another writer is at work: the folder is theirs too
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _abandon(self) -> None:
+        """Remove what this failed session created, if provably nobody names it."""
+        fd, created = self._lock_fd, self._created
+        self._lock_fd, self._created = None, []
+        if fd is None:
+            return
+        try:
+            if not created:
+                return
+            try:
+                # converting shared -> exclusive; if another writer holds the store its entry
+                # may name one of these blobs (it found them already there): leave them
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            self.remove_unnamed(created)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """The store held exclusively: no writer is between a copy and its entry. Raises
+        StoreBusy rather than wait (a folder collection can take minutes)."""
+        fd = self._open_lock()
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise StoreBusy(
+                    "the evidence store is in use by a running command (a collection, a note "
+                    "with attachments or a backup record); nothing was removed",
+                    hint="run it again when that command has finished",
+                ) from exc
+            except OSError as exc:
+                raise InputError(f"cannot lock the evidence store: {exc.strerror}") from exc
+            self._folders.clear()
+            yield
+        finally:
+            os.close(fd)
+
+    def remove_unnamed(self, digests: Sequence[str], *, dry_run: bool = False) -> list[str]:
+        """Delete the blobs among `digests` that no journal line names, and folders that
+        leaves empty; returns those (to be) deleted. The caller holds the store exclusively
+        (no writer is between a copy and its entry); the journal is read under its lock,
+        so that no entry is half-appended meanwhile."""
+        case_root = self.root.parent
+        with Journal(case_root / JOURNAL_NAME).reading() as view:
+            names = References.of_case(case_root, view.read_range(0, view.size()))
+            gone = [d for d in dict.fromkeys(digests) if not names.names(d)]
+            if dry_run:
+                return gone
+            for digest in gone:
+                path = self.path_for(digest)
+                _unlink(str(path))
+                self.remove_empty_folder(path.parent)
+            self.remove_empty_folder(self.root / "tmp")
+        return gone
+
+    def remove_empty_folder(self, path: Path) -> bool:
+        """rmdir `path` if it is empty (with the store held exclusively, or just created)."""
+        try:
+            os.rmdir(path)
+        except OSError:
+            return False  # not empty, or gone already
+        self._folders.discard(str(path))
+        return True
+
+    # -- copying in ----------------------------------------------------------------------
+
+    def _incoming(self) -> tuple[str, int]:
+        """A new temporary file in `evidence/tmp/`: (path, fd open for writing)."""
+        tmp_dir = os.path.join(self.root, "tmp")
+        for attempt in (1, 2):
+            self._folder(tmp_dir)
+            tmp = os.path.join(tmp_dir, f"incoming-{os.getpid()}-{os.urandom(6).hex()}")
+            try:
+                out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+                self._folders.discard(tmp_dir)  # removed since (gc): make it again
+                continue
+            return tmp, out
+        raise AssertionError("unreachable")
+
+    def _place(self, tmp: str, folder: str, dest: str, *, sync: bool) -> None:
+        """Rename the checked copy into its folder; a folder made for it and left empty by
+        a failure (ENOSPC on the rename...) is removed again."""
+        made = self._folder(folder)
+        try:
+            try:
+                os.rename(tmp, dest)
+            except FileNotFoundError:
+                if not os.path.lexists(tmp):
+                    raise
+                self._folders.discard(folder)  # the folder went (another writer's failure)
+                made = self._folder(folder) or made
+                os.rename(tmp, dest)
+        except BaseException:
+            if made:
+                self.remove_empty_folder(Path(folder))
+            raise
+        if self._depth:
+            self._created.append(os.path.basename(dest))
+        if sync:
+            fsync_dir(Path(folder))
+            if made:
+                fsync_dir(self.root / "sha256")  # the new folder's own name
 
     def put_file(
         self, source: Path, extra: tuple[str, ...] = (), *, sync: bool = True
@@ -251,7 +492,9 @@ class EvidenceStore:
 
         `sync=False` leaves durability to one `sync_all` call for a whole batch: a folder of
         100,000 small files must not cost 100,000 fsyncs. Nothing may name the blob in the
-        journal before that call has returned.
+        journal before that call has returned, and a caller that will name it does so
+        inside `writing()`. On any failure nothing is left behind: no temporary file, no
+        folder made for it.
         """
         try:
             st = source.stat()
@@ -259,8 +502,7 @@ class EvidenceStore:
             raise InputError(f"cannot read {source}: {exc.strerror}") from exc
         if not stat.S_ISREG(st.st_mode):
             raise InputError(f"{source} is not a regular file")
-        tmp_dir = self._folder(os.path.join(self.root, "tmp"))
-        tmp = os.path.join(tmp_dir, f"incoming-{os.getpid()}-{os.urandom(6).hex()}")
+        self._hold()
         digest = hashlib.sha256()
         others = [hashlib.new(name) for name in extra]
         size = 0
@@ -268,47 +510,47 @@ class EvidenceStore:
             src = _open_source(source)
         except OSError as exc:
             raise InputError(f"cannot read {source}: {exc.strerror}") from exc
+        tmp = ""
         try:
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-            verifier = writer = None
             try:
-                if st.st_size >= PARALLEL_VERIFY:
-                    verifier = _Verifier(tmp)
-                    writer = _Writer(out, verifier)
-                while True:
+                tmp, out = self._incoming()
+                verifier = writer = None
+                try:
+                    if st.st_size >= PARALLEL_VERIFY:
+                        verifier = _Verifier(tmp)
+                        writer = _Writer(out, verifier)
+                    while True:
+                        if writer is not None:
+                            buf = writer.buffer()
+                            got = os.readv(src, [buf])
+                            chunk: bytes | memoryview = memoryview(buf)[:got]
+                            if got:
+                                writer.put(buf, got)  # written on its own thread while we hash
+                        else:
+                            chunk = os.read(src, CHUNK)
+                            got = len(chunk)
+                            _write_all(out, chunk)
+                        if not got:
+                            break
+                        digest.update(chunk)
+                        for other in others:
+                            other.update(chunk)
+                        size += got
                     if writer is not None:
-                        buf = writer.buffer()
-                        got = os.readv(src, [buf])
-                        chunk: bytes | memoryview = memoryview(buf)[:got]
-                        if got:
-                            writer.put(buf, got)  # written on its own thread while we hash
-                    else:
-                        chunk = os.read(src, CHUNK)
-                        got = len(chunk)
-                        _write_all(out, chunk)
-                    if not got:
-                        break
-                    digest.update(chunk)
-                    for other in others:
-                        other.update(chunk)
-                    size += got
-                if writer is not None:
-                    writer.finish()
-                if sync:
-                    os.fsync(out)
+                        writer.finish()
+                    if sync:
+                        os.fsync(out)
+                finally:
+                    if writer is not None:
+                        writer.stop()
+                    os.close(out)
+                    copied = verifier.finish() if verifier is not None else None
+            except OSError as exc:
+                raise InputError(f"cannot copy {source}: {exc.strerror}") from exc
             finally:
-                if writer is not None:
-                    writer.stop()
-                os.close(out)
-                copied = verifier.finish() if verifier is not None else None
-        except OSError as exc:
-            _unlink(tmp)
-            raise InputError(f"cannot copy {source}: {exc.strerror}") from exc
-        finally:
-            os.close(src)
-        hexdigest = digest.hexdigest()
-        extras = {name: h.hexdigest() for name, h in zip(extra, others, strict=True)}
-        try:
+                os.close(src)
+            hexdigest = digest.hexdigest()
+            extras = {name: h.hexdigest() for name, h in zip(extra, others, strict=True)}
             again = copied if copied is not None else hash_file(tmp)[0]
             if again != hexdigest:
                 raise InputError(f"copy of {source} did not read back identically; nothing stored")
@@ -320,12 +562,12 @@ class EvidenceStore:
                     raise InputError(f"stored copy {dest} is damaged; run `irkit verify`")
                 os.unlink(tmp)
                 return StoredBlob(hexdigest, size, created=False, extra=extras)
-            self._folder(folder)
-            os.rename(tmp, dest)
-            if sync:
-                fsync_dir(Path(folder))
-        except BaseException:
-            _unlink(tmp)
+            self._place(tmp, folder, dest, sync=sync)
+        except BaseException as exc:
+            if tmp:
+                _unlink(tmp)
+            if isinstance(exc, OSError):
+                raise InputError(f"cannot store {source}: {exc.strerror}") from exc
             raise
         return StoredBlob(hexdigest, size, created=True, extra=extras)
 
@@ -351,21 +593,29 @@ class EvidenceStore:
             fsync_dir(folder)
         fsync_dir(self.root / "sha256")
 
-    def discard(self, blob: StoredBlob) -> None:
-        """Undo a put that the journal never recorded (a failed command leaves no trace)."""
-        if blob.created:
-            with contextlib.suppress(FileNotFoundError):
-                self.path_for(blob.sha256).unlink()
-
     def check(self, sha256: str) -> str | None:
         """None when the stored copy matches its digest, else what is wrong."""
         path = self.path_for(sha256)
         try:
-            actual, _ = hash_file(path)
+            # never through a symlink (it could point at any file with the right bytes), never
+            # blocking on a FIFO: only the regular file itself counts as the stored copy
+            fd = safefile.open_regular(path)
         except FileNotFoundError:
             return f"stored copy missing: evidence/sha256/{sha256[:2]}/{sha256}"
+        except safefile.NotRegularFile as exc:
+            return f"stored copy refused ({exc.strerror}): evidence/sha256/{sha256[:2]}/{sha256}"
         except OSError as exc:
             return f"stored copy unreadable ({exc.strerror}): evidence/sha256/{sha256[:2]}/{sha256}"
+        digest = hashlib.sha256()
+        buf = memoryview(bytearray(CHUNK))
+        try:
+            while got := os.readv(fd, [buf]):
+                digest.update(buf[:got])
+        except OSError as exc:
+            return f"stored copy unreadable ({exc.strerror}): evidence/sha256/{sha256[:2]}/{sha256}"
+        finally:
+            os.close(fd)
+        actual = digest.hexdigest()
         if actual != sha256:
             return (
                 f"stored copy altered: evidence/sha256/{sha256[:2]}/{sha256} now hashes to {actual}"

@@ -12,6 +12,41 @@ Clock = Callable[[], datetime]
 
 _UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
+# The times irkit accepts and writes (docs/FORMAT.md "Times"): 1970-01-01 up to the end of
+# 9998 in UTC. The margin of a year below datetime's limit keeps every offset conversion and
+# SLA calendar step (a day either side) inside what datetime can represent.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive
+RANGE_TEXT = "1970-01-01 to 9998-12-31 UTC"
+
+
+def in_range(moment: datetime) -> bool:
+    """Whether an aware `moment` lies in the accepted range (comparison never overflows)."""
+    return EARLIEST <= moment < LATEST
+
+
+def check_range(moment: datetime, text: str | None = None) -> datetime:
+    """`moment`, or InputError when it lies outside the accepted range."""
+    if moment.tzinfo is None or not in_range(moment):
+        shown = text if text is not None else moment.isoformat()
+        raise InputError(
+            f"invalid time {shown!r}: out of range: irkit takes times from {RANGE_TEXT}"
+        )
+    return moment
+
+
+def zoned_instant(text: str) -> datetime | None:
+    """A stored zoned time as an aware UTC datetime, or None when it cannot be one: not ISO
+    8601, no zone, or outside the accepted range (what an older version may have written,
+    e.g. 0001-01-01T00:00+14:00). Readers show such a time as recorded, with a marker."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not in_range(moment):
+        return None
+    return moment.astimezone(UTC)
+
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
@@ -38,11 +73,21 @@ def parse_user_time(text: str, *, now: datetime | None = None) -> datetime:
     """Read a time typed by a responder in a hurry.
 
     Accepts ISO 8601 with or without zone (without: the machine's local zone, made explicit),
-    `HH:MM` / `HH:MM:SS` (today, local), and `-15m` / `-2h` (relative to now).
+    `HH:MM` / `HH:MM:SS` (today, local), and `-15m` / `-2h` (relative to now). The result
+    lies in the accepted range (1970 to 9998, UTC), else InputError.
     """
+    try:
+        return check_range(_parse_user_time(text, now), text)
+    except OverflowError as exc:  # -99999999999d, or an offset pushing past year 1 / 9999
+        raise InputError(
+            f"invalid time {text!r}: out of range: irkit takes times from {RANGE_TEXT}"
+        ) from exc
+
+
+def _parse_user_time(text: str, now: datetime | None) -> datetime:
     raw = text.strip()
     current = now or datetime.now(UTC)
-    rel = re.fullmatch(r"-(\d+)([smhd])", raw)
+    rel = re.fullmatch(r"-(\d{1,15})([smhd])", raw)
     if rel:
         unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
         return current - timedelta(**{unit: int(rel.group(1))})
@@ -62,11 +107,16 @@ def parse_user_time(text: str, *, now: datetime | None = None) -> datetime:
             f"invalid time {text!r}: use ISO 8601 (2026-11-22T14:05+01:00), HH:MM, or -15m"
         ) from exc
     if parsed.tzinfo is None:
-        parsed = parsed.astimezone()  # local zone, recorded explicitly
+        try:
+            parsed = parsed.astimezone()  # local zone, recorded explicitly
+        except ValueError as exc:  # 0001-01-01 east of UTC: year 0
+            raise OverflowError(str(exc)) from exc
     return parsed
 
 
 def format_zoned(moment: datetime) -> str:
-    """ISO 8601 with its offset, seconds precision unless finer was given."""
+    """ISO 8601 with its offset, seconds precision unless finer was given; refuses a time
+    outside the accepted range, so none is ever written."""
+    check_range(moment)
     spec = "seconds" if moment.microsecond == 0 else "microseconds"
     return moment.isoformat(timespec=spec)

@@ -26,8 +26,9 @@ from irkit.canonical import has_float, parse_canonical, parse_fast
 from irkit.checkpoint import parse_checkpoint, parse_note, verify_note
 from irkit.entry import ENTRY_FIELDS, Entry, actor_of, split_signature
 from irkit.errors import InputError
-from irkit.keys import PublicKey, b64d, fingerprint_of, is_fingerprint
-from irkit.roster import FOLDED_KINDS, Roster
+from irkit.keys import PublicKey, is_fingerprint
+from irkit.roster import FOLDED_KINDS, Roster, body_problem
+from irkit.safefile import read_bytes as safe_read
 from irkit.store import EvidenceStore
 from irkit.timefmt import is_utc_stamp
 
@@ -54,6 +55,7 @@ class CheckpointResult(BaseModel):
     size: int | None
     signers: list[str]
     consistent: bool
+    kept: bool = False  # given with --checkpoint (held outside the case), not checkpoints/
 
 
 class VerifyReport(BaseModel):
@@ -69,6 +71,10 @@ class VerifyReport(BaseModel):
     content_checked: int
     problems: list[Problem]
     warnings: list[Problem]
+    # Entries no consistent kept checkpoint (--checkpoint) covers: the tail a holder of the
+    # case could drop or rewrite unnoticed. Entries `covered`..`entries - 1`.
+    covered: int = 0
+    uncovered: int = 0
 
     @property
     def ok(self) -> bool:
@@ -145,7 +151,10 @@ RULES: dict[str, str] = {
 }
 RULES["backup.verified"] = "irkit.backup:verify_rule"
 RULES["report.exported"] = "irkit.report.export:verify_rule"
-FINISHERS: list[str] = ["irkit.evidence:verify_finish"]
+FINISHERS: list[str] = [
+    "irkit.evidence:verify_finish",
+    "irkit.leftovers:verify_finish",  # crash leftovers: warnings, with their size
+]
 
 
 @functools.cache
@@ -205,9 +214,13 @@ def _verify_range(task: tuple[str, int, int, int, int]) -> list[tuple[int, str]]
     if _forked_lines is not None:
         lines = _forked_lines[first_index:last_index]
     else:
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            lines = fh.read(end - start).split(b"\n")[:-1]
+        from irkit.safefile import open_regular
+
+        fd = open_regular(path)
+        try:
+            lines = os.pread(fd, end - start, start).split(b"\n")[:-1]
+        finally:
+            os.close(fd)
     return _check_signatures(lines, first_index, _worker_keys)
 
 
@@ -225,15 +238,16 @@ def _ranges(
 
 
 def _keys_dir_keys(keys_dir: Path) -> dict[str, bytes]:
-    """Keys from keys/, kept only when a file's content hashes to the name it carries."""
-    from irkit.keys import read_public
+    """Keys from keys/, kept only when a file's content hashes to the name it carries
+    (what cannot be read is passed over here and reported by `_check_keys_dir`)."""
+    from irkit.case import read_case_key
 
     found: dict[str, bytes] = {}
     if not keys_dir.is_dir():
         return found
     for path in sorted(keys_dir.glob("*.pub")):
         try:
-            key = read_public(path)
+            key = read_case_key(path)
         except InputError:
             continue
         if key.fingerprint == "ed25519:" + path.stem:
@@ -282,7 +296,14 @@ def _verify(
     from irkit.case import Case
 
     case = Case.open(root)
-    scan = journal.read(case.journal_path)
+    refused = None
+    try:
+        scan = journal.read(case.journal_path)
+    except journal.NotAJournal as exc:
+        # a symlinked journal could be anyone's file; a FIFO would block: neither is read
+        scan = journal.Scan()
+        cause = exc.__cause__
+        refused = cause.strerror if isinstance(cause, OSError) else exc.message
     problems: list[Problem] = []
     warnings: list[Problem] = []
     ctx = Context(
@@ -292,6 +313,8 @@ def _verify(
         case_root=case.root,
         content=content,
     )
+    if refused is not None:
+        ctx.problem(None, "journal", f"journal.jsonl is {refused}: refused, not read")
 
     keys_from_dir = _keys_dir_keys(case.keys_dir)
     jobs = jobs or os.cpu_count() or 1
@@ -355,7 +378,7 @@ def _verify(
                 f"last line is incomplete ({len(scan.torn.data)} bytes after the "
                 "final newline): a crash mid-write; `irkit repair` sets it aside",
             )
-        if n == 0:
+        if n == 0 and refused is None:
             ctx.problem(None, "empty", "journal holds no entries")
         for finisher in FINISHERS:
             _resolve(finisher)(ctx)
@@ -375,6 +398,7 @@ def _verify(
                 f"{case.info.case_id!r} but the journal opened {ctx.roster.case_id!r}",
             )
         cp_results = _check_checkpoints(case, checkpoints, leaves, ctx)
+        covered = _coverage(cp_results, n, ctx)
         checked = _check_content(case.store, ctx) if content else 0
         root_hex = merkle.root(leaves).hex()
         if pending is not None:
@@ -395,6 +419,8 @@ def _verify(
         trusted=trusted,
         root=root_hex,
         checkpoints=cp_results,
+        covered=covered,
+        uncovered=n - covered,
         content_checked=checked,
         problems=problems,
         warnings=warnings,
@@ -425,7 +451,9 @@ def _settle_signatures(
         ctx.problem(seq, "bad-signature", "signature does not verify (entry altered or re-signed)")
 
 
-def _check_line(index: int, line: bytes, prev: str, ctx: Context) -> tuple[Entry | None, bool]:
+def _check_line(
+    index: int, line: bytes, prev: str | None, ctx: Context
+) -> tuple[Entry | None, bool]:
     """Structural, chain and membership checks of one line; (entry, body valid).
 
     The canonical-form check takes orjson's fast path; the float scan it needs is skipped
@@ -449,8 +477,15 @@ def _check_line(index: int, line: bytes, prev: str, ctx: Context) -> tuple[Entry
 
 
 def _check_fields(
-    index: int, line: bytes, obj: dict[str, Any], problem: str | None, prev: str, ctx: Context
+    index: int,
+    line: bytes,
+    obj: dict[str, Any],
+    problem: str | None,
+    prev: str | None,
+    ctx: Context,
 ) -> tuple[Entry | None, bool]:
+    """Every check of one parsed line but its signature; `prev` None: the entry before it
+    is not at hand (an exhibit), so the chain link cannot be checked."""
     if obj.keys() != _ENTRY_FIELD_SET:
         missing = sorted(set(ENTRY_FIELDS) - set(obj))
         extra = sorted(set(obj) - set(ENTRY_FIELDS))
@@ -484,7 +519,7 @@ def _check_fields(
             f"out of sequence: line {index + 1} should hold entry {index} "
             "(entries deleted, duplicated or reordered)",
         )
-    if entry.prev != prev:
+    if prev is not None and entry.prev != prev:
         ctx.problem(
             seq,
             "chain",
@@ -508,53 +543,79 @@ def _check_fields(
         where = ".".join(str(p) for p in first["loc"]) or "body"
         ctx.problem(seq, "body", f"invalid {entry.kind} body: {where}: {first['msg']}")
         return entry, False
-    if entry.kind == "case.opened":
+    return entry, check_membership(index, entry, ctx)
+
+
+def check_membership(index: int, entry: Entry, ctx: Context) -> bool:
+    """Who may sign what at position `index`, the roster rules of the body, then the fold.
+
+    Shared by `verify` and exhibit verification. Only an authorised, rule-abiding membership
+    entry changes the roster, so a forged admission never lets its beneficiary pass. Returns
+    False when the body should not go on to its kind's rules.
+    """
+    seq, kind, actor, body = entry.seq, entry.kind, entry.actor, entry.body
+    may_fold = True
+    if kind == "case.opened":
         if index != 0:
             ctx.problem(seq, "opened", "case.opened after the first entry")
-            return entry, False
-        opener = entry.body["opener"]
-        if opener["fingerprint"] != entry.actor:
+            return False
+        if body["opener"]["fingerprint"] != actor:
             ctx.problem(seq, "opened", "case.opened is not signed by the opener it names")
-        if not _check_member_key(seq, opener, ctx):
-            return entry, False
     elif index == 0:
         ctx.problem(seq, "opened", "the first entry is not case.opened")
+        may_fold = False
     else:
         reason = ctx.roster.may_sign(actor, kind)
         if reason is not None:
             ctx.problem(seq, "not-member", f"{reason} ({actor})")
-        if kind == "member.added" and not _check_member_key(seq, body["member"], ctx):
-            return entry, False
-    if kind in FOLDED_KINDS:
+            may_fold = False
+    rule = body_problem(ctx.roster, kind, body)
+    if rule is not None:
+        ctx.problem(seq, *rule)
+        if rule[0] == "member-key":
+            return False
+        may_fold = False
+    if may_fold and kind in FOLDED_KINDS:
         folded = ctx.roster.apply(seq, kind, body)
         if folded is not None:
             ctx.problem(seq, "membership", folded)
-    return entry, True
+    return True
 
 
-def _check_member_key(seq: int, info: dict[str, Any], ctx: Context) -> bool:
+def _leftover_temp(folder: str, path: Path, ctx: Context) -> bool:
+    """A `*.tmp` file in keys/ or checkpoints/ is an interrupted write (never a key or a
+    checkpoint, whatever it holds): a warning with its size, not a problem."""
+    if not path.name.endswith(".tmp"):
+        return False
     try:
-        raw = b64d(info["public_key"], what="public_key")
-        ok = len(raw) == 32 and fingerprint_of(raw) == info["fingerprint"]
-    except InputError:
-        ok = False
-    if not ok:
-        ctx.problem(seq, "member-key", "member public key does not match its fingerprint")
-    return ok
+        size = f"{path.lstat().st_size} bytes"
+    except OSError:
+        size = "size unknown"
+    ctx.warn(
+        None,
+        "leftover-temp",
+        f"{folder}/{path.name} is a leftover temporary file ({size}) of an interrupted "
+        "write: ignored, safe to delete",
+    )
+    return True
 
 
 def _check_keys_dir(keys_dir: Path, ctx: Context) -> None:
-    from irkit.keys import read_public
+    from irkit.case import read_case_key
 
     known = ctx.roster.members
     present: set[str] = set()
     if keys_dir.is_dir():
         for path in sorted(keys_dir.iterdir()):
+            if _leftover_temp("keys", path, ctx):
+                continue
             fp = "ed25519:" + path.stem
             try:
-                key = read_public(path)
-            except InputError:
-                ctx.problem(None, "keys-dir", f"keys/{path.name} is not a readable public key")
+                key = read_case_key(path)
+            except InputError as exc:
+                cause = exc.__cause__
+                why = f" ({cause.strerror})" if isinstance(cause, OSError) else ""
+                ctx.problem(None, "keys-dir", f"keys/{path.name} is not a readable public key{why}")
                 continue
             if key.fingerprint != fp:
                 ctx.problem(
@@ -582,19 +643,27 @@ def _check_checkpoints(
     member_keys = {
         fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in ctx.roster.members.items()
     }
-    sources: list[tuple[str, Path]] = []
+    sources: list[tuple[str, Path, bool]] = []
     if case.checkpoints_dir.is_dir():
-        sources += [(f"checkpoints/{p.name}", p) for p in sorted(case.checkpoints_dir.iterdir())]
-    sources += [(str(p), p) for p in given]
+        sources += [
+            (f"checkpoints/{p.name}", p, False)
+            for p in sorted(case.checkpoints_dir.iterdir())
+            if not _leftover_temp("checkpoints", p, ctx)
+        ]
+    sources += [(str(p), p, True) for p in given]
     results: list[CheckpointResult] = []
-    for label, path in sources:
+    for label, path, kept in sources:
         try:
-            note = parse_note(path.read_bytes())
+            # the case's own copies are opened safely; one the auditor names is theirs to
+            # choose, `<(...)` included
+            note = parse_note(path.read_bytes() if kept else safe_read(path))
             cp = parse_checkpoint(note.text)
         except (OSError, InputError, UnicodeDecodeError) as exc:
             msg = exc.strerror if isinstance(exc, OSError) else str(exc)
             ctx.problem(None, "checkpoint", f"{label}: unreadable checkpoint ({msg})")
-            results.append(CheckpointResult(source=label, size=None, signers=[], consistent=False))
+            results.append(
+                CheckpointResult(source=label, size=None, signers=[], consistent=False, kept=kept)
+            )
             continue
         signers = verify_note(note, member_keys)
         consistent = True
@@ -627,9 +696,32 @@ def _check_checkpoints(
             )
             consistent = False
         results.append(
-            CheckpointResult(source=label, size=cp.size, signers=signers, consistent=consistent)
+            CheckpointResult(
+                source=label, size=cp.size, signers=signers, consistent=consistent, kept=kept
+            )
         )
     return results
+
+
+def _coverage(results: Sequence[CheckpointResult], n: int, ctx: Context) -> int:
+    """How many leading entries a consistent kept checkpoint covers; warn about the rest.
+
+    Checkpoints under checkpoints/ travel with the case, so whoever can drop entries can drop
+    them too: only one kept elsewhere (--checkpoint) shows that the tail is all there.
+    """
+    covered = max(
+        (r.size or 0 for r in results if r.kept and r.consistent and (r.size or 0) <= n),
+        default=0,
+    )
+    if covered < n:
+        ctx.warn(
+            None,
+            "uncovered",
+            f"entries {covered}-{n - 1} ({n - covered}) are covered by no kept checkpoint: "
+            "entries there could have been dropped unnoticed; keep one with "
+            "`irkit checkpoint -o FILE` and pass it with --checkpoint",
+        )
+    return covered
 
 
 def origin_for(roster: Roster) -> str | None:

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _irkit_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Library tests append too, and appends keep a secret in the user's irkit folder
+    (the append cache's MAC key): keep it out of the real home."""
+    os.environ.setdefault("IRKIT_HOME", str(tmp_path_factory.mktemp("irkit-home")))
+
+
 def asset(name: str) -> Path:
     """A file under tests/data."""
     return DATA / name

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from irkit import __version__
+from irkit._cli import _common
 from irkit._cli._common import IrkitGroup
 
 _COMMANDS: dict[str, tuple[str, str]] = {
@@ -25,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "checkpoint": ("irkit._cli.verifycmd", "checkpoint_cmd"),
     "verify": ("irkit._cli.verifycmd", "verify_cmd"),
     "repair": ("irkit._cli.verifycmd", "repair_cmd"),
+    "gc": ("irkit._cli.gccmd", "gc_cmd"),
     "exhibit": ("irkit._cli.exhibitcmd", "exhibit_group"),
     "hash": ("irkit._cli.hashcmd", "hash_cmd"),
     "evidence": ("irkit._cli.evidencecmd", "evidence_group"),
@@ -45,6 +47,7 @@ _SHORT_HELP: dict[str, str] = {
     "checkpoint": "Sign a Merkle checkpoint of the journal.",
     "verify": "Check signatures, chain, membership, checkpoints and stored files.",
     "repair": "Set aside a torn last journal line after a crash.",
+    "gc": "Remove crash leftovers (never a stored file an entry names).",
     "exhibit": "Hand over some entries with inclusion proofs, without the rest.",
     "report": "Export a reproducible PDF report tied to the journal; check one.",
     "hash": "Hash files fast (several digests, one read); audit a tree against a manifest.",
@@ -78,6 +81,14 @@ class LazyGroup(IrkitGroup):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="irkit")
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _common.set_debug(value),
+    help="Show the traceback of an internal error (also IRKIT_DEBUG=1).",
+)
 def cli() -> None:
     """irkit: incident records that hold up later.
 
@@ -85,7 +96,8 @@ def cli() -> None:
     inventories are derived from it. Start with `irkit demo DIR` to see the whole workflow,
     or `irkit key generate --name "Your Name"` and `irkit init CASE --title "..."`.
 
-    Exit codes: 0 success/verified, 1 a check found problems, 2 usage or bad input.
+    Exit codes: 0 success/verified, 1 a check found problems, 2 usage or bad input,
+    3 an internal error (a bug in irkit: please report it; --debug shows the traceback).
     """
 
 

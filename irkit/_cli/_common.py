@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from irkit.errors import EXIT_PROBLEMS, EXIT_USAGE, InputError, IrkitError
+from irkit.errors import EXIT_BUG, EXIT_PROBLEMS, EXIT_USAGE, InputError, IrkitError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,9 +33,9 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         out = file or sys.stderr
-        click.echo(f"irkit: error: {self.error.message}", file=out)
+        click.echo(f"irkit: error: {safe(self.error.message)}", file=out)
         if self.error.hint:
-            click.echo(f"hint: {self.error.hint}", file=out)
+            click.echo(f"hint: {safe(self.error.hint)}", file=out)
 
 
 class CliBadInput(CliError):
@@ -45,17 +47,120 @@ class CliProblems(CliError):
 
 
 class IrkitGroup(click.Group):
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and not isinstance(cmd, click.Group):
+            _guard_text(cmd)
+        return name, cmd, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except IrkitError as exc:
             cls = CliProblems if exc.exit_code == EXIT_PROBLEMS else CliBadInput
             raise cls(exc) from exc
+        except BrokenPipeError:
+            # the reader went away (`irkit log | head`): stop quietly, as coreutils do
+            _silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             # what the library could not foresee (disk full, I/O error): still one line, and
             # the journal has already cut back whatever it had begun to write
             where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
             raise CliBadInput(IrkitError(f"{where}{exc.strerror or exc}")) from exc
+        except RecursionError as exc:
+            raise CliBadInput(IrkitError("input is nested too deeply to read")) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if _debug():
+                raise
+            raise CliBug(exc) from exc
+
+
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a coreutils tool killed by SIGPIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+_DEBUG = False
+
+
+def set_debug(value: bool) -> None:
+    global _DEBUG
+    _DEBUG = _DEBUG or value
+
+
+def _debug() -> bool:
+    return _DEBUG or os.environ.get("IRKIT_DEBUG", "") not in ("", "0")
+
+
+class CliBug(click.ClickException):
+    """An unexpected exception: a bug, not a finding (exit 3), so it never reads as
+    "a check found problems". `IRKIT_DEBUG=1` shows the traceback instead."""
+
+    exit_code = EXIT_BUG
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(type(exc).__name__)
+        self.exc = exc
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        out = file or sys.stderr
+        detail = str(self.exc).encode("ascii", "backslashreplace").decode("ascii")[:200]
+        detail = "".join(c if c.isprintable() else "?" for c in detail)
+        click.echo(
+            f"irkit: internal error (a bug in irkit): {type(self.exc).__name__}: {detail}",
+            file=out,
+        )
+        click.echo(
+            "hint: run again with IRKIT_DEBUG=1 for the traceback and report it to the irkit "
+            "developers; a failed command leaves the case as it was",
+            file=out,
+        )
+
+
+def has_surrogates(text: str) -> bool:
+    """Whether `text` holds lone surrogates: bytes that were not UTF-8, as Python hands them
+    over from argv and the environment (surrogateescape)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _guard_text(cmd: click.Command) -> None:
+    """Make `cmd` refuse text options and arguments that are not valid UTF-8, before its body
+    runs (so before anything is copied or written): one line, exit 2. Paths are exempt (a
+    file name may be any bytes). Done once per command, where every command is resolved."""
+    if getattr(cmd, "_irkit_text_guard", False) or cmd.callback is None:
+        return
+    texts = [p for p in cmd.params if isinstance(p.type, click.types.StringParamType)]
+    callback = cmd.callback
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for param in texts:
+            value = kwargs.get(param.name or "")
+            values = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(v, str) and has_surrogates(v) for v in values):
+                opts = param.opts if isinstance(param, click.Option) else []
+                shown = max(opts, key=len) if opts else param.human_readable_name
+                raise InputError(f"{shown} is not valid UTF-8; nothing was done")
+        return callback(*args, **kwargs)
+
+    cmd.callback = functools.update_wrapper(checked, callback)
+    cmd._irkit_text_guard = True  # type: ignore[attr-defined]
 
 
 def app_dir() -> Path:
@@ -109,8 +214,6 @@ def passphrase_source(
 
     def get() -> str | None:
         if passphrase_file is not None:
-            from irkit.errors import InputError
-
             try:
                 text = passphrase_file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -118,6 +221,8 @@ def passphrase_source(
             return text.rstrip("\r\n")
         env = os.environ.get("IRKIT_PASSPHRASE")
         if env is not None:
+            if has_surrogates(env):
+                raise InputError("IRKIT_PASSPHRASE is not valid UTF-8")
             return env
         if sys.stdin.isatty():
             value: str = click.prompt(
@@ -142,7 +247,17 @@ def open_case(case_dir: Path | None) -> Any:
 
     case = Case.find(case_dir, Path.cwd())
     report_torn(case.torn_tail())  # every command that reads the journal says so
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        # whatever part of the library read the journal, the lines it had to leave out are
+        # named once when the command ends (also when it fails)
+        ctx.call_on_close(lambda: report_read_problems(case))
     return case
+
+
+def report_read_problems(case: Any) -> None:
+    for index in sorted(case.read_problems):
+        warn(case.read_problems[index])
 
 
 @contextlib.contextmanager
@@ -172,8 +287,36 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+# What a terminal acts on or a reader misreads: C0 (tab and newline included: a recorded
+# newline must not start what looks like a new record line), DEL, C1 (\x9b is a one-byte CSI),
+# lone surrogates (undecodable bytes), line/paragraph separators and the bidi controls that
+# reorder what is shown (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: object) -> str:
+    """`text` made inert for a terminal: every control, bidi and surrogate code point is
+    shown as a visible `\\xNN` / `\\uNNNN` escape, so recorded text (a note, a name, a path)
+    cannot send escape sequences, move the cursor, or fake a line of irkit's output. Human
+    output only: JSON output is escaped by the JSON encoder."""
+    shown = text if isinstance(text, str) else str(text)
+    return _UNSAFE.sub(_escape, shown)
+
+
+def echo(line: object = "", *, err: bool = False) -> None:
+    """click.echo of one line of human output that may hold recorded text, escaped."""
+    click.echo(safe(line), err=err)
+
+
 def warn(message: str) -> None:
-    click.echo(f"irkit: warning: {message}", err=True)
+    click.echo(f"irkit: warning: {safe(message)}", err=True)
 
 
 def report_torn(torn: Any) -> None:

@@ -10,6 +10,7 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
@@ -37,37 +38,37 @@ def manifest_cmd(source: Path, out: Path) -> None:
 
     tune_allocator()
     files = backupmanifest.write(source, out)
-    click.echo(f"{out}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
+    echo(f"{out}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
 
 
 def _print_result(data: dict[str, Any]) -> None:
     c = data["counts"]
-    click.echo(
+    echo(
         f"{data['verdict']}: {data['artifact']} ({data['artifact_kind']}) restored in "
         f"{data['restore_ms']} ms: {data['restored_files']} file(s), "
         f"{data['restored_bytes']} bytes"
     )
-    click.echo(
+    echo(
         f"  {c['matched']} matched, {c['changed']} changed, {c['missing']} missing, "
         f"{c['extra']} extra, {c['moved']} moved, {c['refused']} refused, "
         f"{c['checks_failed']} check(s) failed"
     )
     for db in data.get("databases", []):
         state = "restored" if db["restored"] else f"NOT restored ({db['error']})"
-        click.echo(
+        echo(
             f"  {db['dump']}: {db['format']} dump {state} into a throwaway PostgreSQL cluster "
             f"in {db['restore_ms']} ms; {len(db['tables'])} table(s)"
         )
         for t in db["tables"]:
-            click.echo(f"    {t['table']}: {t['rows']} row(s)")
+            echo(f"    {t['table']}: {t['rows']} row(s)")
     for line in data["failures"]:
-        click.echo(f"  FAIL {line}")
+        echo(f"  FAIL {line}")
     if data["restore_output"]:
-        click.echo("  restore output:")
+        echo("  restore output:")
         for line in data["restore_output"].splitlines()[-20:]:
-            click.echo(f"    {line}")
+            echo(f"    {line}")
     if data["kept"]:
-        click.echo(f"  restored tree kept in {data['kept']}")
+        echo(f"  restored tree kept in {data['kept']}")
 
 
 @backup_group.command("verify")
@@ -145,9 +146,9 @@ def verify_cmd(
         _print_result(data)
         if entry is not None:
             off = " with sign-off" if entry.body["signed_off"] else ""
-            click.echo(f"recorded #{entry.seq} backup.verified{off}")
+            echo(f"recorded #{entry.seq} backup.verified{off}")
         elif case is None:
-            click.echo("(not inside a case: nothing recorded)")
+            echo("(not inside a case: nothing recorded)")
     if refusal is not None:
         raise refusal
     if result.verdict == "FAIL":

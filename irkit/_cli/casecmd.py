@@ -14,6 +14,7 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
+    safe,
     short_fp,
 )
 from irkit.errors import InputError
@@ -86,7 +87,7 @@ def member_add_cmd(
     if as_json:
         print_json(entry.to_json())
         return
-    click.echo(f"#{entry.seq} added {name} ({role}) {key.fingerprint}")
+    click.echo(safe(f"#{entry.seq} added {name} ({role}) {key.fingerprint}"))
 
 
 @member_group.command("remove")
@@ -107,7 +108,7 @@ def member_remove_cmd(
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = remove_member(case, signer, fingerprint, reason=reason)
-    click.echo(f"#{entry.seq} removed {fingerprint}")
+    click.echo(safe(f"#{entry.seq} removed {fingerprint}"))
 
 
 @member_group.command("list")
@@ -137,7 +138,8 @@ def member_list_cmd(case_dir: Path | None, as_json: bool) -> None:
             if row["opener"]
             else (f"removed #{row['removed']}" if row["removed"] is not None else "")
         )
-        click.echo(f"{row['fingerprint']}  {row['role']:<10} {row['name']}  {status}".rstrip())
+        line = f"{row['fingerprint']}  {row['role']:<10} {row['name']}  {status}"
+        click.echo(safe(line.rstrip()))
 
 
 @click.command("log")
@@ -152,9 +154,7 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
     from irkit.summary import names_from, summarize
 
     case = open_case(case_dir)
-    result = case.read_entries()
-    for index, problem in result.problems:
-        click.echo(f"irkit: warning: line {index + 1}: {problem}", err=True)
+    result = case.read_entries()  # open_case warns about any line left out
     entries = [e for e in result.entries if not kinds_ or e.kind in kinds_]
     if as_json:
         print_json([e.to_json() for e in entries])
@@ -164,4 +164,4 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
         raise InputError("no entries match") if kinds_ else InputError("the journal is empty")
     for e in entries:
         who = names.get(e.actor, short_fp(e.actor))
-        click.echo(f"#{e.seq:<5} {e.recorded}  {e.kind:<16} {who:<20} {summarize(e)}")
+        click.echo(safe(f"#{e.seq:<5} {e.recorded}  {e.kind:<16} {who:<20} {summarize(e)}"))

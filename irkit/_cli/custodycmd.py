@@ -10,6 +10,7 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
@@ -24,7 +25,7 @@ from irkit.errors import InputError
 def _print_entry(entry: Entry) -> None:
     from irkit.summary import summarize
 
-    click.echo(f"#{entry.seq} {entry.kind}: {summarize(entry)}")
+    echo(f"#{entry.seq} {entry.kind}: {summarize(entry)}")
 
 
 @click.group("custody", cls=IrkitGroup)
@@ -66,7 +67,7 @@ def release_cmd(
         method=method,
     )
     _print_entry(entry)
-    click.echo(
+    echo(
         f"transfer {entry.body['transfer']} is in transit until the receiver runs "
         f"`irkit custody accept {entry.body['transfer']}`"
     )
@@ -92,7 +93,7 @@ def accept_cmd(
         case, load_signer(key_path, passphrase_file), transfer, condition=condition
     )
     for c in entry.body["checks"]:
-        click.echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
+        echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
     _print_entry(entry)
 
 
@@ -111,7 +112,7 @@ def check_cmd(
 
     entry = custody.check(open_case(case_dir), load_signer(key_path, passphrase_file), items)
     for c in entry.body["checks"]:
-        click.echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
+        echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
 
 
 @custody_group.command("store")
@@ -217,7 +218,7 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
         if holding.transfer
         else f"held by {names.get(holding.holder, holding.holder)}"
     )
-    click.echo(f"{item_id}: {state}. Hash-chain continuity is checked by `irkit verify`.")
+    echo(f"{item_id}: {state}. Hash-chain continuity is checked by `irkit verify`.")
 
 
 def echo_chain(rows: list[dict[str, Any]], names: dict[str, str]) -> None:
@@ -232,7 +233,7 @@ def echo_chain(rows: list[dict[str, Any]], names: dict[str, str]) -> None:
         )
         moved = f"  from: {who(r['from'])}" if r["from"] else ""
         moved += f"  to: {who(r['to'])}" if r["to"] else ""
-        click.echo(
+        echo(
             f"#{r['seq']:<4} {r['time']}  {r['event']:<18} by {who(r['by'])}{moved}  "
             f"sig: {r['signature']}  {extra}".rstrip()
         )

@@ -9,6 +9,7 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
@@ -76,15 +77,13 @@ def collect_cmd(
         print_json(entry.to_json())
         return
     for item in entry.body["items"]:
-        click.echo(f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}")
+        echo(f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}")
     for skip in entry.body.get("skipped", []):
         target = f" -> {skip['target']}" if skip.get("target") else ""
-        click.echo(
-            f"skipped {skip['what']}: {skip['path']}{target} (recorded, not collected)", err=True
-        )
+        echo(f"skipped {skip['what']}: {skip['path']}{target} (recorded, not collected)", err=True)
     skipped = len(entry.body.get("skipped", []))
     note = f", {skipped} non-regular path(s) recorded as skipped" if skipped else ""
-    click.echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s){note}")
+    echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s){note}")
 
 
 @evidence_group.command("list")
@@ -100,7 +99,7 @@ def list_cmd(case_dir: Path | None, as_json: bool) -> None:
         return
     for item in inv.items.values():
         b = item.body
-        click.echo(
+        echo(
             f"{item.id}  {b['size']:>12,}  sha256:{b['sha256']}  {b['path']}"
             + ("" if b["stored"] else "  (by reference)")
         )
@@ -140,10 +139,10 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
     for key, value in info.items():
         if value is not None:
             shown = f"{value:o}" if key == "mode" else value
-            click.echo(f"{key + ':':15}{shown}")
+            echo(f"{key + ':':15}{shown}")
     from irkit._cli.custodycmd import echo_chain
 
-    click.echo("custody:")
+    echo("custody:")
     echo_chain(rows, names)
 
 
@@ -163,7 +162,7 @@ def check_cmd(item_ids: tuple[str, ...], case_dir: Path | None, as_json: bool) -
         print_json([{"id": i, "ok": p is None, "problem": p} for i, p in results])
     else:
         for item_id, problem in results:
-            click.echo(f"{item_id}: {'OK' if problem is None else 'FAILED: ' + problem}")
+            echo(f"{item_id}: {'OK' if problem is None else 'FAILED: ' + problem}")
     bad = [i for i, p in results if p is not None]
     if bad:
         raise ProblemsFound(f"{len(bad)} item(s) failed: {', '.join(bad)}")

@@ -9,11 +9,13 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
     open_case,
     print_json,
+    warn,
 )
 from irkit.errors import InputError, ProblemsFound
 
@@ -57,14 +59,23 @@ def create_cmd(
     from irkit import checkpoint, exhibit
 
     case = open_case(case_dir)
+    issued = None
     if checkpoint_file is not None:
         note = checkpoint_file.read_bytes()
     else:
-        note = checkpoint.issue(case, load_signer(key_path, passphrase_file)).note
+        issued = checkpoint.sign(case, load_signer(key_path, passphrase_file))
+        note = issued.note
     doc = exhibit.create(case, seqs, note)
     exhibit.write(out, doc)
     shown = ", ".join(f"#{e['seq']}" for e in doc["entries"])
-    click.echo(f"exhibit of {len(doc['requested'])} entries written to {out} (contains {shown})")
+    echo(f"exhibit of {len(doc['requested'])} entries written to {out} (contains {shown})")
+    if issued is not None:
+        # kept only once the exhibit exists; the exhibit carries its checkpoint anyway, so a
+        # case on read-only media still yields one
+        try:
+            checkpoint.keep(case, issued)
+        except OSError as exc:
+            warn(f"the exhibit's checkpoint was not kept as {issued.path}: {exc.strerror}")
 
 
 @exhibit_group.command("verify")
@@ -94,6 +105,10 @@ def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
                 "opener": report.opener,
                 "anchored": report.anchored,
                 "checkpoint_size": report.checkpoint_size,
+                "checkpoint_signers": [
+                    {"fingerprint": fp, "name": name, "role": role}
+                    for fp, name, role in report.checkpoint_signers
+                ],
                 "entries": [e.to_json() for e in report.entries],
                 "problems": report.problems,
             }
@@ -102,13 +117,15 @@ def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
         names = names_from(report.entries)
         for entry in report.entries:
             who = names.get(entry.actor, entry.actor[:24])
-            click.echo(
-                f"#{entry.seq:<5} {entry.recorded}  {entry.kind:<16} {who:<20} {summarize(entry)}"
-            )
+            echo(f"#{entry.seq:<5} {entry.recorded}  {entry.kind:<16} {who:<20} {summarize(entry)}")
+        signed_by = ", ".join(
+            f"{name} ({role}, {fp})" for fp, name, role in report.checkpoint_signers
+        )
+        echo(f"checkpoint (size {report.checkpoint_size}) signed by {signed_by or 'no member'}")
         for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}")
+            echo(f"PROBLEM: {problem}")
         if not report.anchored and not trust:
-            click.echo("NOT ANCHORED: pass --trust with the opener's fingerprint")
-        click.echo(f"case {report.case_id}: " + ("exhibit VERIFIED" if report.ok else "FAILED"))
+            echo("NOT ANCHORED: pass --trust with the opener's fingerprint")
+        echo(f"case {report.case_id}: " + ("exhibit VERIFIED" if report.ok else "FAILED"))
     if not report.ok:
         raise ProblemsFound("the exhibit did not verify")

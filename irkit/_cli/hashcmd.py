@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import click
 
-from irkit._cli._common import atomic_output, print_json, warn
+from irkit._cli._common import atomic_output, print_json, safe, warn
 from irkit.errors import ProblemsFound
 
 FORMATS = ("sha256sum", "hashdeep", "dfxml", "json", "csv")
@@ -53,7 +53,7 @@ def _show_notes(notes: list[tuple[bool, str]]) -> None:
         if is_trouble:
             warn(text)
         else:
-            click.echo(f"note: {text}", err=True)
+            click.echo(safe(f"note: {text}"), err=True)
 
 
 @click.command("hash")
@@ -103,9 +103,10 @@ def hash_cmd(
     """Hash PATHS (files or folders, recursively) with several digests in one read.
 
     FIFOs, sockets and devices are skipped with a note, symlinks recorded but not followed
-    unless asked; unreadable files and files that change while being read are reported and
-    make the exit code 1. With --audit, exit 0 only when every file matched and nothing is
-    new, missing or moved.
+    unless asked; unreadable files and folders and files that change while being read are
+    reported and make the exit code 1. With --audit, exit 0 only when every file matched and
+    nothing is new, missing, moved or unread (a manifest's files under an unreadable folder
+    count as unchecked, not missing).
     """
     from irkit import hashing, manifests
     from irkit.timefmt import format_utc, system_clock
@@ -147,6 +148,7 @@ def hash_cmd(
                     "new": [_show(p) for p in result.new],
                     "missing": [_show(p) for p in result.missing],
                     "unreadable": [_show(r.path) for r in result.problems],
+                    "unchecked": [_show(p) for p in result.unchecked],
                 }
             )
         else:
@@ -154,11 +156,12 @@ def hash_cmd(
                 ("changed", result.changed),
                 ("new", result.new),
                 ("missing", result.missing),
+                ("unchecked (in an unreadable folder)", result.unchecked),
             ):
                 for p in items:
-                    click.echo(f"{label}: {_show(p)}")
+                    click.echo(safe(f"{label}: {_show(p)}"))
             for was, now in result.moved:
-                click.echo(f"moved: {_show(was)} -> {_show(now)}")
+                click.echo(safe(f"moved: {_show(was)} -> {_show(now)}"))
             click.echo(", ".join(f"{k} {v}" for k, v in result.summary().items()))
         if not result.ok:
             raise ProblemsFound("audit found differences")

@@ -12,6 +12,7 @@ from irkit._cli._common import (
     json_option,
     passphrase_source,
     print_json,
+    safe,
     warn,
 )
 from irkit.errors import InputError
@@ -110,7 +111,7 @@ def show_cmd(path: Path | None, as_json: bool) -> None:
         return
     for label, value in info.items():
         if value not in (None, ""):
-            click.echo(f"{label + ':':13}{value}")
+            click.echo(safe(f"{label + ':':13}{value}"))
 
 
 def _is_pem(path: Path) -> bool:

@@ -12,6 +12,7 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
@@ -46,7 +47,7 @@ def _done(entries: Any, as_json: bool) -> None:
     from irkit.summary import summarize
 
     for e in items:
-        click.echo(f"#{e.seq} {e.kind}: {summarize(e)}")
+        echo(f"#{e.seq} {e.kind}: {summarize(e)}")
 
 
 def _now(value: str | None) -> datetime:
@@ -80,7 +81,9 @@ def case_group() -> None:
 
 
 @case_group.command("show", short_help="Dashboard: state, priority, every clock, deadlines.")
-@click.option("--now", "now_text", help="Show the clocks as at this time (default: now).")
+@click.option(
+    "--now", "now_text", help="Show the clocks as at this time, 1970..9998 UTC (default: now)."
+)
 @case_option
 @json_option
 def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None:
@@ -101,7 +104,7 @@ def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None
         print_json(view)
         return
     for line in lifecycleview.render(view):
-        click.echo(line)
+        echo(line)
 
 
 @case_group.command("configure", short_help="Set priority matrix, SLA targets, hours (leads).")
@@ -330,7 +333,7 @@ def escalate_cmd(
     if breached:
         made = desk.escalate_breaches(case, signer, team=team or "management")
         if not made and not as_json:
-            click.echo("no breached clock left to escalate")
+            echo("no breached clock left to escalate")
         _done(made, as_json)
         return
     entry = desk.escalate(
@@ -368,7 +371,7 @@ def consent_group() -> None:
 @click.option("--by", "by", required=True, help="Who gave it (the customer's name).")
 @click.option("--for", "scope", required=True, help="What for, e.g. 'remote access to PC-12'.")
 @click.option("--how", "method", required=True, help="How: phone, email, signed form...")
-@click.option("--at", "given_at", help="When they said so, if not just now.")
+@click.option("--at", "given_at", help="When they said so, if not just now (1970..9998 UTC).")
 @_confidential
 @_writer
 def consent_grant_cmd(
@@ -407,7 +410,7 @@ def consent_grant_cmd(
 @click.option("--by", "by", required=True, help="Who withdrew it.")
 @click.option("--how", "method", required=True, help="How they said so.")
 @click.option("--reason", help="What they said.")
-@click.option("--at", "given_at", help="When, if not just now.")
+@click.option("--at", "given_at", help="When, if not just now (1970..9998 UTC).")
 @_confidential
 @_writer
 def consent_withdraw_cmd(
@@ -594,7 +597,7 @@ def followup_group() -> None:
 
 
 @followup_group.command("schedule")
-@click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00.")
+@click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00 (1970..9998 UTC).")
 @click.option("--note", required=True, help="What to check.")
 @_confidential
 @_writer
@@ -642,7 +645,7 @@ def followup_done_cmd(
 
 @case_group.command("kpi", short_help="MTTA, MTTR, pending, breaches, reopens, FCR.")
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--now", "now_text", help="Compute as at this time (default: now).")
+@click.option("--now", "now_text", help="Compute as at this time, 1970..9998 UTC (default: now).")
 @click.option(
     "--case",
     "case_dir",
@@ -660,7 +663,7 @@ def kpi_cmd(
     time, breaches, reopens, first-contact resolution rate, mean satisfaction.
     """
     from irkit import kpi
-    from irkit.case import MARKER_NAME, Case
+    from irkit.case import MARKER_NAME
     from irkit.sla import format_duration
 
     roots: list[Path] = []
@@ -673,7 +676,7 @@ def kpi_cmd(
                 raise InputError(f"{folder} is not a case folder and holds none")
             roots.extend(found)
     now = _now(now_text)
-    cases = [Case.open(r) for r in roots] if roots else [open_case(case_dir)]
+    cases = [open_case(r) for r in roots] if roots else [open_case(case_dir)]
     rows = [kpi.case_kpi(c.info.case_id, c.read_entries().entries, now) for c in cases]
     result = kpi.summarize(rows)
     if as_json:
@@ -685,18 +688,18 @@ def kpi_cmd(
 
         return "-" if value is None else format_duration(timedelta(seconds=value))
 
-    click.echo(
+    echo(
         f"{'case':<20} {'state':<12} {'P':<2} {'TTA':>12} {'TTR(bus.)':>12} "
         f"{'pending':>12} {'breach':>6} {'reopen':>6} FCR"
     )
     for r in rows:
-        click.echo(
+        echo(
             f"{r.case:<20} {r.state:<12} {r.priority or '-'!s:<2} "
             f"{dur(r.time_to_acknowledge):>12} {dur(r.time_to_resolve):>12} "
             f"{dur(r.pending):>12} {r.breaches:>6} {r.reopens:>6} "
             f"{'yes' if r.first_contact_resolution else 'no'}"
         )
-    click.echo(
+    echo(
         f"{result['cases']} case(s), {result['resolved']} resolved; MTTA {dur(result['mtta'])}, "
         f"MTTR {dur(result['mttr_business'])} business; pending {dur(result['pending_total'])}; "
         f"breaches {result['breaches']} (internal {result['internal_breaches']}); "

@@ -5,24 +5,33 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    has_surrogates,
     json_option,
     key_options,
     load_signer,
     open_case,
     print_json,
+    safe,
 )
 from irkit.errors import InputError
 
 
 def _note_text(text: str | None) -> str:
     if text == "-":
-        return sys.stdin.read()
+        try:
+            read = sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise InputError("standard input is not valid UTF-8; no note written") from exc
+        if has_surrogates(read):
+            raise InputError("standard input is not valid UTF-8; no note written")
+        return read
     if text is not None:
         return text
     if not sys.stdin.isatty():
@@ -57,7 +66,10 @@ def note_group() -> None:
 @click.option(
     "--event-time",
     "-t",
-    help="When it happened: 2026-11-22T14:05+01:00, 14:05 (today, local), or -15m. Default: now.",
+    help=(
+        "When it happened: 2026-11-22T14:05+01:00, 14:05 (today, local), or -15m; "
+        "from 1970 to 9998 (UTC). Default: now."
+    ),
 )
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option(
@@ -178,7 +190,7 @@ def note_templates_cmd() -> None:
 
     for name in notetemplates.available():
         tpl = notetemplates.load(name)
-        click.echo(f"{name:<20} {tpl.title}")
+        click.echo(safe(f"{name:<20} {tpl.title}"))
 
 
 @note_group.command("witness")
@@ -216,7 +228,9 @@ def note_witness_cmd(
 @click.argument("seq", type=int)
 @click.argument("text", required=False)
 @click.option("--reason", required=True, help="Why the note is corrected.")
-@click.option("--event-time", "-t", help="Corrected event time (default: the original's).")
+@click.option(
+    "--event-time", "-t", help="Corrected event time, 1970..9998 UTC (default: the original's)."
+)
 @click.option(
     "--attach",
     "attach",
@@ -273,24 +287,33 @@ def timeline_cmd(case_dir: Path | None, as_json: bool) -> None:
         click.echo("no notes yet")
         return
     for item in items:
-        mark = "" if item.event_time_given else " (no event time given)"
-        click.echo(f"{item.event_time}  #{item.seq}  {item.author}{mark}")
-        click.echo(
-            f"    written {item.recorded}"
-            + (f"  tags: {', '.join(item.tags)}" if item.tags else "")
-        )
-        if item.corrects is not None:
-            click.echo(f"    corrects #{item.corrects}: {item.reason}")
-        if item.corrected_by:
-            refs = ", ".join(f"#{s}" for s in item.corrected_by)
-            click.echo(f"    SUPERSEDED by {refs} (kept as written)")
-        for line in item.text.splitlines() or [""]:
-            click.echo(f"    | {line}")
-        for att in item.attachments:
-            click.echo(f"    attached {att['name']} sha256:{att['sha256']} ({att['size']} bytes)")
-        if item.links:
-            click.echo(f"    about evidence {', '.join(item.links)}")
-        if item.starred:
-            click.echo("    * starred for the report summary")
-        for wseq, wname in item.witnessed_by:
-            click.echo(f"    witnessed by {wname} (#{wseq})")
+        for line in _timeline_lines(item):
+            click.echo(safe(line))
+
+
+def _timeline_lines(item: Any) -> list[str]:
+    """One note of the timeline; each line is escaped by the caller, so a note's own newlines
+    (split here on line feeds only) can only ever make indented `|` continuation lines."""
+    mark = "" if item.event_time_given else " (no event time given)"
+    if item.event_time_given and not item.event_time_in_range:
+        mark = " (event time as recorded, out of range: placed by its written time)"
+    out = [f"{item.event_time}  #{item.seq}  {item.author}{mark}"]
+    out.append(
+        f"    written {item.recorded}" + (f"  tags: {', '.join(item.tags)}" if item.tags else "")
+    )
+    if item.corrects is not None:
+        out.append(f"    corrects #{item.corrects}: {item.reason}")
+    if item.corrected_by:
+        refs = ", ".join(f"#{s}" for s in item.corrected_by)
+        out.append(f"    SUPERSEDED by {refs} (kept as written)")
+    text = item.text.replace("\r\n", "\n").removesuffix("\n")
+    out.extend(f"    | {line}" for line in text.split("\n"))
+    for att in item.attachments:
+        out.append(f"    attached {att['name']} sha256:{att['sha256']} ({att['size']} bytes)")
+    if item.links:
+        out.append(f"    about evidence {', '.join(item.links)}")
+    if item.starred:
+        out.append("    * starred for the report summary")
+    for wseq, wname in item.witnessed_by:
+        out.append(f"    witnessed by {wname} (#{wseq})")
+    return out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from irkit._cli._common import atomic_output, case_option, key_options, load_signer, open_case
+from irkit._cli._common import case_option, key_options, load_signer, open_case
 from irkit.errors import InputError, ProblemsFound
 
 
@@ -79,8 +79,8 @@ def report_cmd(
         raise InputError(f"{target}: the output file must end in .pdf")
     if target.exists() and target.is_dir():
         raise InputError(f"{target} is a folder")
+    if not target.parent.is_dir():  # said before rendering; the write itself decides anyway
+        raise InputError(f"cannot write {target}: no folder {target.parent}; nothing was recorded")
     case.check_signer(signer, "report.exported")
-    done = export.export(case, signer, template_name, redact)
-    with atomic_output(target) as stream:
-        stream.write(done.pdf)
+    done = export.export(case, signer, template_name, redact, target)
     click.echo(f"wrote {target} (sha256 {done.sha256}), recorded as entry {done.entry.seq}")

@@ -10,6 +10,7 @@ import click
 
 from irkit._cli._common import (
     case_option,
+    echo,
     json_option,
     key_options,
     load_signer,
@@ -79,6 +80,8 @@ def verify_cmd(
     signer when it signed, the trusted opener, checkpoints, and stored files.
 
     Exit 0 when everything holds, 1 when anything is wrong (each problem names its entry).
+    Every run also says how many trailing entries no --checkpoint covers: those could have
+    been dropped unnoticed (a warning; keep checkpoints with `irkit checkpoint -o FILE`).
     """
     from irkit.verify import verify_case
 
@@ -95,13 +98,17 @@ def verify_cmd(
         print_json(report.model_dump(mode="json") | {"ok": report.ok})
     else:
         for warning in report.warnings:
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
         for problem in report.problems:
-            click.echo(f"PROBLEM: {problem}")
+            echo(f"PROBLEM: {problem}")
         click.echo(f"case {report.case_id}: {report.entries} entries, Merkle root {report.root}")
         for cp in report.checkpoints:
             state = "consistent" if cp.consistent else "INCONSISTENT"
             click.echo(f"checkpoint {cp.source} (size {cp.size}): {state}")
+        click.echo(
+            f"kept checkpoints cover {report.covered} of {report.entries} entries"
+            + (f"; {report.uncovered} not covered" if report.uncovered else "")
+        )
         if not no_content:
             click.echo(f"stored files re-hashed: {report.content_checked}")
         if report.anchored:
@@ -138,9 +145,7 @@ def checkpoint_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    issued = checkpoint.issue(case, signer)
-    if out is not None:
-        out.write_bytes(issued.note)
+    issued = checkpoint.issue(case, signer, copy_to=out)
     sys.stdout.write(issued.note.decode("utf-8"))
     click.echo(f"kept as {issued.path}" + (f" and {out}" if out else ""), err=True)
 

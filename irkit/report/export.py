@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from irkit.bodies import Body, Label, SafeInt, Sha256Hex
 from irkit.entry import Entry
-from irkit.errors import InputError
+from irkit.errors import InputError, IrkitError
 from irkit.report.model import REPORT_KIND
 
 RootHex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -43,8 +44,13 @@ def render(entries: Sequence[Entry], template_name: str, redact: bool) -> bytes:
     return render.render_pdf(model.build(entries, redact=redact), template)
 
 
-def export(case: Any, signer: Any, template_name: str, redact: bool, **kw: Any) -> Exported:
-    """Render from the current journal, then append the signed record of what was rendered."""
+def export(
+    case: Any, signer: Any, template_name: str, redact: bool, out: Path, **kw: Any
+) -> Exported:
+    """Render from the current journal, write the PDF to `out`, and only then append the
+    signed record of what was written: the record follows the fact. A failed write records
+    nothing; a failed append after the write says that the file exists unrecorded."""
+    from irkit import safefile
     from irkit.report import templates
 
     case.check_signer(signer, REPORT_KIND)
@@ -65,7 +71,18 @@ def export(case: Any, signer: Any, template_name: str, redact: bool, **kw: Any) 
         "checkpoint_size": len(entries),
         "checkpoint_root": root.hex(),
     }
-    entry = case.append(signer, REPORT_KIND, body, **kw)
+    try:
+        safefile.atomic_write(out, pdf)
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror}; nothing was recorded") from exc
+    try:
+        entry = case.append(signer, REPORT_KIND, body, **kw)
+    except (IrkitError, OSError) as exc:
+        why = exc.message if isinstance(exc, IrkitError) else (exc.strerror or str(exc))
+        raise InputError(
+            f"wrote {out}, but could not record it in the journal: {why}",
+            hint="the file is not recorded as exported; export again once this is fixed",
+        ) from exc
     return Exported(pdf, digest, entry)
 
 
@@ -98,9 +115,8 @@ def check(case: Any, pdf: bytes, template_name: str, redact: bool) -> CheckResul
 
 def demo_step(ctx: Any, report: Any) -> None:
     """`irkit demo` ends with the full incident report in its folder, recorded in the journal."""
-    done = export(ctx.case, ctx.signers["alice"], "incident", False, clock=ctx.clock)
     target = ctx.root / "report.pdf"
-    target.write_bytes(done.pdf)
+    done = export(ctx.case, ctx.signers["alice"], "incident", False, target, clock=ctx.clock)
     ctx.steps.append(
         f"wrote the incident report report.pdf (sha256 {done.sha256[:16]}…), "
         f"recorded as entry {done.entry.seq}"

@@ -5,21 +5,19 @@ Vector drawings, not images, so they stay sharp and add only a few hundred bytes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 
 from irkit.report.model import CustodyForm, ReportModel
+from irkit.timefmt import zoned_instant
 
 FONT = "DejaVuSans"
 
 
 def _moment(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
+    return zoned_instant(text)  # None for what cannot be placed on the axis
 
 
 def timeline(model: ReportModel, width: float) -> Drawing | None:

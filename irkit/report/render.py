@@ -41,6 +41,12 @@ from irkit.report.templates import Template
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
 ROWS_PER_TABLE = 40  # about a page: keeps table layout cost linear in the number of rows
+# A table row cannot break across pages, so no cell may be taller than a page (reportlab's
+# LayoutError "Flowable too large"): text taller than this goes on in continuation rows.
+CELL_HEIGHT = 330.0  # points: under half the frame, whatever sits above the row
+CELL_LINES = 34  # lines of a plain-string cell (leading at most 9.2): under CELL_HEIGHT
+_PAD = 5.0  # `_table`'s left + right cell padding
+_KV_PAD = 12.0  # reportlab's default left + right cell padding (kv tables)
 MARGIN = 18 * mm
 WIDTH = A4[0] - 2 * MARGIN
 
@@ -234,11 +240,96 @@ def _table(
         ]
     )
     header = [Paragraph(escape(h), st["head"]) for h in head]
+    rows = _split_tall(rows, widths, _PAD)
     out: list[Flowable] = []
     for start in range(0, len(rows), ROWS_PER_TABLE):
         chunk = rows[start : start + ROWS_PER_TABLE]
         out.append(Table([header, *chunk], colWidths=widths, repeatRows=1, style=style))
     return out
+
+
+def _cell_parts(cell: Any, width: float) -> list[Any] | None:
+    """`cell` cut into pieces no taller than CELL_HEIGHT, or None when it fits whole.
+
+    Plain strings (already broken into lines by `_fit`) are cut every CELL_LINES lines;
+    Paragraphs by reportlab's own split, which keeps the markup (strike, bold) of each part.
+    Short cells, nearly all of them, are never measured.
+    """
+    if isinstance(cell, list):  # already cut where it was built (`_pcell`, `_cell_texts`)
+        return cell if len(cell) > 1 else None
+    if isinstance(cell, str):
+        if cell.count("\n") < CELL_LINES:
+            return None
+        lines = cell.split("\n")
+        return ["\n".join(lines[i : i + CELL_LINES]) for i in range(0, len(lines), CELL_LINES)]
+    if not isinstance(cell, Paragraph) or len(cell.text) < 300:
+        return None  # under 300 characters: well under a page in any column used here
+    if cell.wrap(width, CELL_HEIGHT)[1] <= CELL_HEIGHT:
+        return None
+    parts: list[Any] = []
+    rest: Any = cell
+    while True:
+        pieces = rest.split(width, CELL_HEIGHT)
+        if len(pieces) < 2:  # fits now (or cannot be cut further): the last piece
+            parts.append(pieces[0] if pieces else rest)
+            return parts
+        parts.append(pieces[0])
+        rest = pieces[1]
+        if rest.wrap(width, CELL_HEIGHT)[1] <= CELL_HEIGHT:
+            parts.append(rest)
+            return parts
+
+
+def _split_tall(rows: list[list[Any]], widths: list[float], pad: float) -> list[list[Any]]:
+    """Rows whose text would be taller than a page, continued in further rows: any note,
+    path or field renders, whatever its size. Rows that fit are returned unchanged, so the
+    layout (and the PDF bytes) of every report that rendered before stays the same."""
+    out: list[list[Any]] = []
+    for row in rows:
+        parts = [_cell_parts(cell, w - pad) for cell, w in zip(row, widths, strict=False)]
+        if all(p is None for p in parts):
+            out.append([c[0] if isinstance(c, list) else c for c in row])
+            continue
+        count = max(len(p) for p in parts if p is not None)
+        for k in range(count):
+            cont: list[Any] = []
+            for index, (cell, cut) in enumerate(zip(row, parts, strict=False)):
+                if cut is not None:
+                    cont.append(cut[k] if k < len(cut) else "")
+                elif k == 0:
+                    cont.append(cell[0] if isinstance(cell, list) else cell)
+                else:
+                    cont.append("(cont.)" if index == 0 else "")
+            out.append(cont)
+    return out
+
+
+def _cell_texts(text: str, width: float, size: float = 7.5) -> list[str] | None:
+    """`text` as pieces of at most CELL_LINES lines of a `width` column, or None when it is
+    short enough for one cell. For Paragraph cells: cutting the text before it is marked up
+    costs one pass, where cutting a laid-out Paragraph again and again costs one layout of
+    the remainder per piece. Pieces keep the text's own line breaks and cut an unbreakable
+    run (a path, a digest) where `_fit` would."""
+    if len(text) < 300 and text.count("\n") < CELL_LINES:
+        return None
+    lines = _fit(text, width, size).split("\n")
+    if len(lines) <= CELL_LINES:
+        return None
+    return ["\n".join(lines[i : i + CELL_LINES]) for i in range(0, len(lines), CELL_LINES)]
+
+
+def _pcell(text: str, style: ParagraphStyle, width: float) -> list[Paragraph]:
+    """`_p` for a table cell of a `width` column: one Paragraph, or several when the text is
+    taller than a page (`_split_tall` puts them in continuation rows)."""
+    pieces = _cell_texts(text, width, style.fontSize)
+    return [_p(piece, style) for piece in pieces or [text]]
+
+
+def _headline(text: str, limit: int = 120) -> str:
+    """Recorded text as a one-line heading (and bookmark): a heading must not outgrow a
+    page; the whole text is in the table below it."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
@@ -346,11 +437,15 @@ class _Builder:
         *,
         add: bool = True,
     ) -> Table:
+        widths = [38 * mm, width - 38 * mm]
         rows = [
-            [_p(k, self.st["head"]), _p(v, self.st["digest" if k in digest else "cell"])]
+            [
+                _p(k, self.st["head"]),
+                _pcell(v, self.st["digest" if k in digest else "cell"], widths[1] - 6.5),
+            ]
             for k, v in pairs
         ]
-        table = Table(rows, colWidths=[38 * mm, width - 38 * mm])
+        table = Table(_split_tall(rows, widths, _KV_PAD), colWidths=widths)
         table.setStyle(
             TableStyle(
                 [
@@ -367,7 +462,8 @@ class _Builder:
         """`kv` with plain-string cells: for forms repeated thousands of times."""
         value_width = WIDTH - 38 * mm
         rows = [[_fit(k, 38 * mm, 7.5), _fit(v, value_width, 7.5)] for k, v in pairs]
-        table = Table(rows, colWidths=[38 * mm, value_width])
+        widths = [38 * mm, value_width]
+        table = Table(_split_tall(rows, widths, _KV_PAD), colWidths=widths)
         table.setStyle(
             TableStyle(
                 [
@@ -522,16 +618,20 @@ class _Builder:
                 flags.append("witnessed by " + ", ".join(n.witnesses))
             cell: Any
             if n.seq in corrected or n.corrects is not None or flags:
-                text = escape(n.text).replace("\n", "<br/>")
+                pieces = [
+                    escape(t).replace("\n", "<br/>")
+                    for t in _cell_texts(n.text, text_width) or [n.text]
+                ]
                 if n.seq in corrected:
                     later = ", #".join(map(str, n.corrected_by))
-                    text = f"<strike>{text}</strike> (corrected by #{later})"
+                    pieces = [f"<strike>{t}</strike>" for t in pieces]
+                    pieces[-1] += f" (corrected by #{later})"
                 if n.corrects is not None:
                     reason = f" — reason: {escape(n.reason)}" if n.reason else ""
-                    text = f"<b>Correction of #{n.corrects}</b>{reason}<br/>{text}"
+                    pieces[0] = f"<b>Correction of #{n.corrects}</b>{reason}<br/>{pieces[0]}"
                 if flags:
-                    text += f"<br/><font size=6.5>[{escape('; '.join(flags))}]</font>"
-                cell = Paragraph(text, self.st["cell"])
+                    pieces[-1] += f"<br/><font size=6.5>[{escape('; '.join(flags))}]</font>"
+                cell = [Paragraph(t, self.st["cell"]) for t in pieces]
             else:  # most notes: plain text, wrapped here, laid out without Paragraph
                 cell = _fit(n.text, text_width, 7.5)
             rows.append(
@@ -607,8 +707,8 @@ class _Builder:
                 r.at,
                 r.step,
                 _fit(r.by, 20 * mm),
-                _p(r.items, self.st["cell"]),
-                _p(r.detail, self.st["cell"]),
+                _pcell(r.items, self.st["cell"], 30 * mm),
+                _pcell(r.detail, self.st["cell"], WIDTH - 114 * mm),
             ]
             for r in m.custody_log
         ]
@@ -647,7 +747,7 @@ class _Builder:
         for form in m.custody:
             e = form.item
             start = len(self.story)
-            title = f"{e.id} — {e.description}" if e.description else e.id
+            title = f"{e.id} — {_headline(e.description)}" if e.description else e.id
             self.h3(title, listed=listed)
             self.kv_plain(
                 [
@@ -764,9 +864,11 @@ class _Builder:
             [
                 b.at,
                 _fit(b.by, 18 * mm),
-                _p(f"{b.artifact} ({b.kind})" if b.artifact else b.kind, self.st["cell"]),
+                _pcell(
+                    f"{b.artifact} ({b.kind})" if b.artifact else b.kind, self.st["cell"], 32 * mm
+                ),
                 _fit(b.verdict + (", signed off" if b.signed_off else ""), 22 * mm),
-                _p(b.detail, self.st["cell"]),
+                _pcell(b.detail, self.st["cell"], WIDTH - 108 * mm),
             ]
             for b in m.backups
         ]

@@ -109,13 +109,14 @@ def test_append_cache_is_checked_not_trusted(
     case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
 ) -> None:
     state_path = case.root / STATE_NAME
-    doc = json.loads(state_path.read_text())
+    sealed = json.loads(state_path.read_text())
+    doc = json.loads(sealed["state"])
     # forge the cache: make mallory a member and point at the wrong tail
     doc["roster"]["members"].append(
         dict(doc["roster"]["members"][0], fingerprint=mallory.fingerprint)
     )
     doc["hash"] = "sha256:" + "1" * 64
-    state_path.write_text(json.dumps(doc))
+    state_path.write_text(json.dumps(dict(sealed, state=json.dumps(doc))))
     with pytest.raises(NotAuthorizedError):
         add_note(case, mallory, "via a forged cache")
     add_note(case, bob, "still fine")

@@ -26,7 +26,7 @@ def _doc(case: Case, signer: keys.Signer, seqs: list[int]) -> dict[str, object]:
 
 
 def test_exhibit_round_trip(noted: Case, alice: keys.Signer, bob: keys.Signer) -> None:
-    doc = _doc(noted, bob, [5])
+    doc = _doc(noted, alice, [5])  # an exhibit's checkpoint is signed by a lead
     seqs = [e["seq"] for e in doc["entries"]]  # type: ignore[union-attr]
     assert seqs == [0, 1, 5]  # opening, bob's admission, the entry itself
     report = exhibit.verify(json.dumps(doc).encode(), [alice.fingerprint])

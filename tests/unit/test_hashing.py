@@ -141,6 +141,7 @@ def test_audit_categories(tree: Path) -> None:
         "new": 1,
         "missing": 1,
         "unreadable": 0,
+        "unchecked": 0,
     }
     assert not result.ok
 

@@ -137,7 +137,7 @@ def test_verify_checks_the_root_a_report_entry_names(
 ) -> None:
     from irkit.verify import verify_case
 
-    done = export.export(case, alice, "incident", False, clock=clock)
+    done = export.export(case, alice, "incident", False, case.root.parent / "r.pdf", clock=clock)
     assert verify_case(case.root).ok
     body = dict(done.entry.body, checkpoint_root="00" * 32)
     case.append(alice, "report.exported", body, clock=clock)  # type: ignore[arg-type]

@@ -1,0 +1,126 @@
+"""Child processes never see irkit's secrets: the passphrase must not reach a restore tool,
+a spec's [[command]] check or a PostgreSQL step, whose output is stored in the case."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from irkit import childenv, keys
+from irkit.case import Case
+
+MARKER = "irkit-secret-marker-7f3c9a1e"
+IRKIT = Path(__file__).resolve().parents[2] / "irkit"
+_PRINT_ENV = "import os,sys; sys.stdout.write(repr(dict(os.environ)))"
+
+
+def _tree_bytes(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
+
+
+def test_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
+    monkeypatch.setenv("IRKIT_REMOTE_TOKEN", MARKER)
+    monkeypatch.setenv("RESTIC_PASSWORD", "the tool's own")
+    monkeypatch.setenv("IRKIT_CASE", "/some/case")
+    env = childenv.child_env({"EXTRA": "1", "irkit_passphrase": MARKER})
+    assert MARKER not in repr(env)
+    assert env["RESTIC_PASSWORD"] == "the tool's own"  # not irkit's: the tool may need it
+    assert env["IRKIT_CASE"] == "/some/case" and env["EXTRA"] == "1"
+    bare = childenv.child_env({"PATH": "/bin", "IRKIT_PASSPHRASE": MARKER}, inherit=False)
+    assert bare == {"PATH": "/bin"}
+
+
+def _calls(tree: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+
+
+def test_every_child_process_gets_the_cleaned_environment() -> None:
+    """Every subprocess call in irkit passes env= built by child_env; nothing execs around it."""
+    found = 0
+    for path in sorted(IRKIT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for call in _calls(tree):
+            func = call.func
+            name = ast.unparse(func)
+            assert not name.startswith(("os.system", "os.popen", "os.exec", "os.spawn")), (
+                f"{path.name}:{call.lineno}: {name} bypasses child_env"
+            )
+            if name not in ("subprocess.run", "subprocess.Popen", "subprocess.check_output"):
+                continue
+            found += 1
+            env = [k.value for k in call.keywords if k.arg == "env"]
+            assert env, f"{path.name}:{call.lineno}: {name} without env="
+            text = ast.unparse(env[0])
+            assert text.startswith("child_env(") or text == "self.env", (
+                f"{path.name}:{call.lineno}: env={text} is not built by child_env"
+            )
+    assert found >= 5
+
+
+@pytest.fixture
+def locked_key(tmp_path: Path, bob: keys.Signer) -> Path:
+    """Bob's key, locked with the marker: the passphrase really is used by the command."""
+    path = tmp_path / "bob-locked.key"
+    keys.write_key_file(path, bob, MARKER, created="2026-01-01T00:00:00.000000Z")
+    return path
+
+
+def test_restore_cmd_and_spec_command_do_not_see_the_passphrase(
+    tmp_path: Path, irkit: Any, case: Case, locked_key: Path
+) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "data.txt").write_text("payload\n")
+    py = shlex.quote(sys.executable)
+    # the restore tool prints its environment and then restores the one file
+    script = tmp_path / "restore.py"
+    script.write_text(
+        f"{_PRINT_ENV}\nimport shutil; shutil.copy({str(source / 'data.txt')!r}, sys.argv[1])\n"
+    )
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        f'[[command]]\nrun = [{sys.executable!r}, "-c", {_PRINT_ENV!r}]\n'
+        '[[command]]\nrun = ["env"]\n'
+    )
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    r = irkit(
+        *("backup", "verify", str(source), "--source", str(source), "--spec", str(spec)),
+        *("--restore-cmd", f"{py} {shlex.quote(str(script))} {{dest}}/data.txt"),
+        "--sign-off",
+        "--json",
+        case=case.root,
+        key=locked_key,
+        env={"IRKIT_PASSPHRASE": MARKER, "TMPDIR": str(scratch_parent)},
+    )
+    assert r.exit_code == 0, r.output
+    assert "PATH" in r.output  # the environments were printed and stored
+    assert MARKER not in r.output
+    assert MARKER.encode() not in _tree_bytes(case.root)  # journal, store, keys: everything
+    assert MARKER.encode() not in _tree_bytes(scratch_parent)
+    assert case.read_entries().entries[-1].body["signed_off"] is True
+
+
+def test_postgres_steps_do_not_see_the_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from irkit import pgrestore
+
+    monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
+    try:
+        bindir = pgrestore.find_bindir()
+    except pgrestore.PostgresNotFound as exc:  # pragma: no cover -- CI has PostgreSQL
+        pytest.fail(str(exc))
+    work = Path(os.path.realpath(tmp_path)) / "w"
+    work.mkdir()
+    cluster = pgrestore._Cluster(bindir, work)
+    code, out, _ = cluster.run("env", ["env"], 30, env={"PGOPTIONS": "-c x=1"}, stdout_to_log=False)
+    assert code == 0 and b"PGHOST=" in out
+    assert MARKER.encode() not in out

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from irkit import FORMAT_VERSION, journal, kinds, safefile
+from irkit import FORMAT_VERSION, journal, jsonload, kinds, safefile
 from irkit.entry import Entry, build_line
 from irkit.errors import (
     CaseExistsError,
@@ -246,12 +246,12 @@ class Case:
     def open(cls, root: Path) -> Case:
         marker = root / MARKER_NAME
         try:
-            doc = json.loads(safefile.read_bytes(marker))
+            doc = jsonload.loads(safefile.read_bytes(marker), what=str(marker))
         except FileNotFoundError as exc:
             raise CaseNotFoundError(f"no irkit case at {root} ({MARKER_NAME} missing)") from exc
         except safefile.NotRegularFile as exc:
             raise CaseNotFoundError(f"{marker} is {exc.strerror}") from exc
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, InputError) as exc:
             raise CaseNotFoundError(f"{marker} is unreadable or not JSON") from exc
         try:
             if doc["format"] != FORMAT_VERSION:
@@ -478,8 +478,8 @@ class Case:
                 str(doc["hash"]),
                 Roster.from_json(doc["roster"]),
             )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None  # any damage: the cache is rebuilt from the journal
         if doc.get("format") != 1 or st.size > size or st.size == 0:
             return None
         if st.last_offset >= st.size:

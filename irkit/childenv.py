@@ -10,8 +10,9 @@ tool may need them, and irkit neither reads nor owns them.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 _SECRET_WORDS = ("PASSPHRASE", "PASSWORD", "SECRET", "TOKEN", "PRIVATE")
 
@@ -30,3 +31,14 @@ def child_env(
     base: dict[str, str] = dict(os.environ) if inherit else {}
     base.update(overrides or {})
     return {k: v for k, v in base.items() if not is_irkit_secret(k)}
+
+
+@contextlib.contextmanager
+def secrets_hidden() -> Iterator[None]:
+    """For a child started by code that takes no `env` (click.edit runs $EDITOR with
+    os.environ plus additions): irkit's secrets leave os.environ meanwhile, then return."""
+    taken = {k: os.environ.pop(k) for k in list(os.environ) if is_irkit_secret(k)}
+    try:
+        yield
+    finally:
+        os.environ.update(taken)

@@ -173,7 +173,15 @@ def collect(
     result = case.read_entries()
     inv = inventory(result.entries)
     last_seq = result.entries[-1].seq if result.entries else -1
-    files = [p for p in hashing.walk([os.fsencode(p) for p in paths])]
+
+    def unreadable(folder: bytes, exc: OSError) -> None:
+        # a folder that cannot be listed would leave a silent gap in what was collected
+        raise InputError(
+            f"cannot collect {os.fsdecode(folder)}: unreadable folder ({exc.strerror}); "
+            "nothing was collected"
+        ) from exc
+
+    files = list(hashing.walk([os.fsencode(p) for p in paths], onerror=unreadable))
     items: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     stored: list[StoredBlob] = []

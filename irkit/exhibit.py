@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from irkit import journal, merkle
+from irkit import journal, jsonload, merkle
 from irkit.checkpoint import Checkpoint, SignedNote, parse_checkpoint, parse_note, verify_note
 from irkit.entry import Entry, split_signature
 from irkit.errors import InputError
@@ -113,10 +113,8 @@ _Item = tuple[int, bytes, list[str]]
 
 def _parse_exhibit(doc_bytes: bytes) -> tuple[SignedNote, Checkpoint, list[_Item], list[int]]:
     """The exhibit's structure, every field type-checked; InputError (exit 2) if unreadable."""
-    try:
-        doc = json.loads(doc_bytes)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise InputError("malformed exhibit: not JSON (or nested too deeply)") from exc
+    # strict JSON: no duplicate key, no NaN, nothing nested deeper than jsonload.MAX_DEPTH
+    doc = jsonload.loads(doc_bytes, what="malformed exhibit: the document")
     if not isinstance(doc, dict) or doc.get("type") != EXHIBIT_TYPE or doc.get("format") != 1:
         raise InputError("malformed exhibit: not an irkit exhibit (format 1)")
     note_text, entries, requested = doc.get("checkpoint"), doc.get("entries"), doc.get("requested")

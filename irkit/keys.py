@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from irkit import jsonload
 from irkit.canonical import canonical_bytes
 from irkit.errors import InputError, KeyFileError
 
@@ -287,8 +288,8 @@ def _read_key_doc(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise KeyFileError(f"cannot read key {path}: {exc.strerror}") from exc
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = jsonload.loads(raw, what=str(path))
+    except InputError as exc:
         raise KeyFileError(f"{path} is not an irkit key file") from exc
     if not isinstance(doc, dict) or doc.get("type") != KEY_FILE_TYPE:
         raise KeyFileError(f"{path} is not an irkit key file")

@@ -12,9 +12,9 @@ Clock = Callable[[], datetime]
 
 _UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
-# The times irkit accepts and writes (docs/FORMAT.md "Times"): 1970-01-01 up to the end of
-# 9998 in UTC. The margin of a year below datetime's limit keeps every offset conversion and
-# SLA calendar step (a day either side) inside what datetime can represent.
+# The times irkit accepts and writes (docs/FORMAT.md section 5, "Time range"): 1970-01-01 up
+# to the end of 9998 in UTC. The margin of a year below datetime's limit keeps every offset
+# conversion and SLA calendar step (a day either side) inside what datetime can represent.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # exclusive
 RANGE_TEXT = "1970-01-01 to 9998-12-31 UTC"

@@ -99,6 +99,7 @@ def cli() -> None:
     Exit codes: 0 success/verified, 1 a check found problems, 2 usage or bad input,
     3 an internal error (a bug in irkit: please report it; --debug shows the traceback).
     """
+    _common.take_secrets()
 
 
 def main(argv: list[str] | None = None) -> Any:

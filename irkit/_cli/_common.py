@@ -207,6 +207,24 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
+_SECRETS: dict[str, str] = {}
+
+
+def take_secrets() -> None:
+    """Move irkit's secrets out of the environment as the command starts: every child (a
+    restore tool, a spec's check, a forked worker, $EDITOR) then starts without them,
+    whichever code starts it (see irkit.childenv for which variables count)."""
+    from irkit.childenv import is_irkit_secret
+
+    _SECRETS.clear()
+    for name in [k for k in os.environ if is_irkit_secret(k)]:
+        _SECRETS[name] = os.environ.pop(name)
+
+
+def secret(name: str) -> str | None:
+    return _SECRETS.get(name, os.environ.get(name))
+
+
 def passphrase_source(
     passphrase_file: Path | None, *, confirm: bool = False
 ) -> Callable[[], str | None]:
@@ -219,7 +237,7 @@ def passphrase_source(
             except (OSError, UnicodeDecodeError) as exc:
                 raise InputError(f"cannot read passphrase file {passphrase_file}") from exc
             return text.rstrip("\r\n")
-        env = os.environ.get("IRKIT_PASSPHRASE")
+        env = secret("IRKIT_PASSPHRASE")
         if env is not None:
             if has_surrogates(env):
                 raise InputError("IRKIT_PASSPHRASE is not valid UTF-8")

@@ -38,7 +38,10 @@ def _note_text(text: str | None) -> str:
         raise InputError(
             "no note text: give TEXT, `-` to read standard input, or run in a terminal"
         )
-    edited = click.edit("\n# Write the note above. Lines starting with # are dropped.\n")
+    from irkit.childenv import secrets_hidden
+
+    with secrets_hidden():  # $EDITOR is someone else's program: no passphrase for it
+        edited = click.edit("\n# Write the note above. Lines starting with # are dropped.\n")
     if edited is None:
         raise InputError("editor closed without saving: no note written")
     return "\n".join(ln for ln in edited.splitlines() if not ln.startswith("#")).strip()

@@ -37,6 +37,7 @@ from reportlab.platypus import (
 
 from irkit.report.model import ReportModel
 from irkit.report.templates import Template
+from irkit.timefmt import zoned_instant
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -49,6 +50,7 @@ _PAD = 5.0  # `_table`'s left + right cell padding
 _KV_PAD = 12.0  # reportlab's default left + right cell padding (kv tables)
 MARGIN = 18 * mm
 WIDTH = A4[0] - 2 * MARGIN
+FRAME_HEIGHT = A4[1] - 2 * MARGIN - 12  # SimpleDocTemplate's frame: 6 points padding each side
 
 
 def _register_fonts() -> None:
@@ -163,6 +165,17 @@ class _Contents(Flowable):  # type: ignore[misc]
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
         self.width = avail_width
         return avail_width, self.LINE * len(self.entries)
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        """A list longer than a page goes on over the next pages (a custody report lists up
+        to 200 forms); one that fits a page is moved whole, as before."""
+        fit = int(avail_height // self.LINE)
+        if self.LINE * len(self.entries) <= FRAME_HEIGHT or not 0 < fit < len(self.entries):
+            return []
+        return [
+            _Contents(self.entries[:fit], self.marks),
+            _Contents(self.entries[fit:], self.marks),
+        ]
 
     def draw(self) -> None:
         canv = self.canv
@@ -323,6 +336,12 @@ def _pcell(text: str, style: ParagraphStyle, width: float) -> list[Paragraph]:
     taller than a page (`_split_tall` puts them in continuation rows)."""
     pieces = _cell_texts(text, width, style.fontSize)
     return [_p(piece, style) for piece in pieces or [text]]
+
+
+def _out_of_range(event_time: str) -> str:
+    """A marker for an event time outside 1970..9998 that an older version accepted: shown
+    as recorded, placed by its recorded time."""
+    return "" if zoned_instant(event_time) is not None else "\n(out of range)"
 
 
 def _headline(text: str, limit: int = 120) -> str:
@@ -637,7 +656,7 @@ class _Builder:
             rows.append(
                 [
                     f"#{n.seq}",
-                    f"{n.event_time}\nrec. {n.recorded}",
+                    f"{n.event_time}{_out_of_range(n.event_time)}\nrec. {n.recorded}",
                     _fit(n.author, 22 * mm),
                     cell,
                 ]

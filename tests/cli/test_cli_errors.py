@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from irkit._cli import cli
 from irkit.errors import EXIT_BUG
@@ -66,3 +67,28 @@ def test_broken_pipe_exits_quietly(tmp_path: Path) -> None:
     )
     assert proc.stdout.count(b"\n") == 1
     assert proc.stderr == b"", proc.stderr
+
+
+def test_the_passphrase_leaves_the_environment_before_the_command_runs(
+    irkit: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a command starts (a tool, a forked worker, $EDITOR) inherits os.environ: the
+    passphrase is taken out of it at start-up and still unlocks the key."""
+    from irkit import notes
+
+    env = {"IRKIT_PASSPHRASE": "correct horse battery staple"}
+    key = tmp_path / "a.key"
+    made = irkit("key", "generate", "--name", "A", "--role", "lead", "--out", str(key), env=env)
+    assert made.exit_code == 0, made.output
+    assert irkit("init", str(tmp_path / "c"), "--title", "T", key=key, env=env).exit_code == 0
+    seen: list[str | None] = []
+    real = notes.add_note
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(os.environ.get("IRKIT_PASSPHRASE"))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(notes, "add_note", spy)
+    result = irkit("note", "add", "hello", key=key, case=tmp_path / "c", env=env)
+    assert result.exit_code == 0, result.output
+    assert seen == [None]

@@ -143,3 +143,16 @@ def test_backup_verify_of_a_folder_with_an_unreadable_subfolder(
     r = irkit("backup", "verify", str(tree), "--manifest", str(manifest))
     assert r.exit_code == 2, r.output
     assert "unreadable folder in the artifact" in r.output and "missing" not in r.output
+
+
+def test_evidence_collect_refuses_a_folder_it_cannot_list(
+    tree: Path, irkit: Any, key_files: Any, case: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection that silently lacked a folder's files would be signed as complete."""
+    _lock(monkeypatch, tree / "locked")
+    before = (case.root / "journal.jsonl").read_bytes()
+    r = irkit("evidence", "collect", str(tree), key=key_files.bob, case=case.root)
+    assert r.exit_code == 2, r.output
+    assert "unreadable folder" in r.output and "locked" in r.output
+    assert (case.root / "journal.jsonl").read_bytes() == before
+    assert [p for p in (case.root / "evidence").rglob("*") if p.is_file()] == []

@@ -261,3 +261,10 @@ def test_archive_check_failing_on_this_machine_is_no_verdict(
     monkeypatch.setattr(gzip, "open", no_descriptors)
     with pytest.raises(EnvironmentFailure, match="EMFILE"):
         plausibility.run_checks(tmp_path, spec)
+
+
+def test_restore_tool_output_that_is_not_utf8(tmp_path: Path) -> None:
+    """What a tool prints is not ours to trust either: stored with replacement characters."""
+    script = "import sys; sys.stdout.buffer.write(b'\\xff\\xfe restored\\n')"
+    got = restore.restore_cmd([sys.executable, "-c", script], tmp_path, 30)
+    assert got.findings == [] and "restored" in got.output

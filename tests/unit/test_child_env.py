@@ -64,6 +64,24 @@ def test_every_child_process_gets_the_cleaned_environment() -> None:
     assert found >= 5
 
 
+def test_children_started_without_env_run_with_secrets_hidden() -> None:
+    """click.edit takes no env= that could drop a variable: it runs inside secrets_hidden."""
+    found = 0
+    for path in sorted(IRKIT.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        hidden: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.With) and any(
+                "secrets_hidden" in ast.unparse(item.context_expr) for item in node.items
+            ):
+                hidden.update(id(c) for c in _calls(node))
+        for call in _calls(tree):
+            if ast.unparse(call.func) in ("click.edit", "click.launch"):
+                found += 1
+                assert id(call) in hidden, f"{path.name}:{call.lineno}: outside secrets_hidden"
+    assert found >= 1
+
+
 @pytest.fixture
 def locked_key(tmp_path: Path, bob: keys.Signer) -> Path:
     """Bob's key, locked with the marker: the passphrase really is used by the command."""
@@ -124,3 +142,39 @@ def test_postgres_steps_do_not_see_the_passphrase(
     code, out, _ = cluster.run("env", ["env"], 30, env={"PGOPTIONS": "-c x=1"}, stdout_to_log=False)
     assert code == 0 and b"PGHOST=" in out
     assert MARKER.encode() not in out
+
+
+def test_secrets_hidden_while_a_child_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For children started without an env= (click.edit's $EDITOR): hidden, then back."""
+    import subprocess
+
+    monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
+    with childenv.secrets_hidden():
+        out = subprocess.run(["env"], capture_output=True, check=True, env=None).stdout
+    assert MARKER.encode() not in out
+    assert os.environ["IRKIT_PASSPHRASE"] == MARKER
+
+
+def test_the_note_editor_does_not_see_the_passphrase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`irkit note add` without text opens $EDITOR; what it writes becomes the note."""
+    import io
+
+    from irkit._cli import notecmd
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    editor = tmp_path / "editor.py"  # "edits" by writing its environment into the note
+    editor.write_text(
+        "import os, sys\nopen(sys.argv[1], 'a').write('env ' + repr(dict(os.environ)))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} {shlex.quote(str(editor))}")
+    monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    text = notecmd._note_text(None)
+    assert text.startswith("env {") and "PATH" in text
+    assert MARKER not in text
+    assert os.environ["IRKIT_PASSPHRASE"] == MARKER  # back for signing

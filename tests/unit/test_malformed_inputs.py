@@ -409,3 +409,32 @@ def test_shared_json_loader_accepts_brackets_in_strings() -> None:
     text = b'{"name": "' + b"[" * 500 + b'", "deep": [[[1]]]}'
     assert jsonload.loads(text)["deep"] == [[[1]]]
     assert jsonload.loads(b"[" * 64 + b"]" * 64) is not None
+
+
+# --- exhibits (the outer document; its lines are journal entries, checked as such) ------
+
+EXHIBITS: dict[str, tuple[bytes, str]] = {  # the document, what the one line must name
+    "nested 100000 deep": (
+        b'{"type": "irkit-exhibit", "x": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+        "nested too deeply",
+    ),
+    "nested 100 deep": (
+        json.dumps({"type": "irkit-exhibit", "x": _deep_json(100)}).encode(),
+        "nested too deeply",
+    ),
+    "duplicate key": (
+        b'{"type": "irkit-exhibit", "type": "irkit-exhibit", "format": 1}',
+        "duplicate key 'type'",
+    ),
+    "NaN": (b'{"type": "irkit-exhibit", "format": NaN}', "NaN is not JSON"),
+    "not UTF-8": (b'{"type": "\xff"}', "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", list(EXHIBITS))
+def test_exhibit(case: str, tmp_path: Path, irkit: Any) -> None:
+    data, named = EXHIBITS[case]
+    (tmp_path / "e.json").write_bytes(data)
+    r = irkit("exhibit", "verify", str(tmp_path / "e.json"), "--trust", "ed25519:" + "0" * 64)
+    _one_line_exit_2(r)
+    assert "malformed exhibit" in r.stderr and named in r.stderr

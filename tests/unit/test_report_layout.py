@@ -154,3 +154,21 @@ def test_tall_plain_cell_goes_on_in_continuation_rows() -> None:
     assert "\n".join(r[2] for r in out) == text  # nothing lost, nothing added
     assert max(r[2].count("\n") + 1 for r in out) <= CELL_LINES
     assert CELL_LINES * 9.2 <= CELL_HEIGHT
+
+
+def test_contents_longer_than_a_page_go_on(
+    irkit: Runner, case: Case, key_files: KeyFiles, alice: Signer, tmp_path: Path
+) -> None:
+    """The custody report lists up to 200 forms in its contents: more than a page."""
+    src = tmp_path / "one.log"
+    src.write_text("x", encoding="utf-8")
+    out = irkit("evidence", "collect", str(src), key=key_files.alice, case=case.root)
+    assert out.exit_code == 0, out.output
+    first = json.loads(
+        irkit("log", "--json", "--kind", "evidence.collected", case=case.root).output
+    )
+    body = first[0]["body"]
+    items = [dict(body["items"][0], id=f"E-{n:04d}") for n in range(2, 201)]
+    case.append(alice, "evidence.collected", dict(body, items=items))
+    pdf = render(case.read_entries().entries, "custody", False)
+    assert pdf.startswith(b"%PDF-")

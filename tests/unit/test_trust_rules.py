@@ -266,3 +266,17 @@ def test_add_member_still_works(case: Case, alice: keys.Signer, mallory: keys.Si
     add_member(case, alice, mallory.public, name="Mal", role="responder")
     add_note(case, mallory, "now a member")
     assert verify(case.root).ok
+
+
+def test_a_deeply_nested_cache_or_marker_is_one_clean_error(case: Case, bob: keys.Signer) -> None:
+    """Damaged files beside the journal are either ignored (the cache) or one clear error
+    (the marker), never a RecursionError."""
+    from irkit import notes
+    from irkit.errors import CaseNotFoundError
+
+    (case.root / ".irkit-state.json").write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    notes.add_note(case, bob, "still appends")
+    marker = case.root / "irkit-case.json"
+    marker.write_bytes(b"[" * 200_000 + b"]" * 200_000)
+    with pytest.raises(CaseNotFoundError):
+        Case.open(case.root)

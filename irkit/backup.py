@@ -8,6 +8,7 @@ verdict is recorded as a signed `backup.verified` entry with the full result in 
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from irkit import backupmanifest, plausibility, restore
+from irkit import backupchecks, backupmanifest, backupmeta, plausibility, restore, toolrestore
 from irkit.bodies import Body, Label, SafeInt, Sha256Hex
 from irkit.errors import InputError, ProblemsFound
 
@@ -37,7 +38,18 @@ class BackupVerified(Body):
     """Body of `backup.verified` (integers only; see docs/FORMAT.md)."""
 
     artifact: Label
-    artifact_kind: Literal["directory", "tar", "zip", "sqlite", "pg-custom", "pg-plain", "command"]
+    artifact_kind: Literal[
+        "directory",
+        "tar",
+        "zip",
+        "sqlite",
+        "pg-custom",
+        "pg-plain",
+        "command",
+        "unknown",
+        "restic",
+        "borg",
+    ]
     artifact_sha256: Sha256Hex
     manifest_sha256: Sha256Hex
     spec_sha256: Sha256Hex | None
@@ -54,6 +66,23 @@ class BackupVerified(Body):
     restore_ms: SafeInt
     result_sha256: Sha256Hex
     signed_off: bool
+    # later, optional fields: written only when known, so older journals stay valid
+    tool: Label | None = None  # the restore tool and version: "restic 0.14.0"
+    snapshot: Label | None = None  # the restic snapshot id / borg archive id restored
+    manifest_entry: SafeInt | None = None  # the backup.manifest entry naming this manifest
+
+
+class BackupManifest(Body):
+    """Body of `backup.manifest`: a manifest's digest signed at backup time (the manifest's
+    self-checksum proves it is intact, this proves whose it is and when it existed)."""
+
+    manifest: Label  # its file name
+    manifest_sha256: Sha256Hex  # also the name of its copy in the evidence store
+    format: Literal["irkit", "postgresql"]
+    files: SafeInt
+    bytes: SafeInt
+    databases: SafeInt  # databases whose row counts it records
+    source: Label | None  # the folder it was made from, when irkit made it
 
 
 @dataclass(slots=True)
@@ -75,7 +104,7 @@ def compare(
         got = restored.get(path)
         if got is None:
             out.missing.append(path)
-        elif got == rec:
+        elif got == rec or (not rec[1] and got[0] == rec[0]):  # no SHA-256 known: the size
             out.matched.append(path)
         else:
             out.changed.append(path)
@@ -114,6 +143,18 @@ class Result:
     restore_output: str = ""
     kept: str | None = None
     databases: list[dict[str, Any]] = field(default_factory=list)
+    # what a real system tree holds and is no FAIL: outside links recorded, setuid stripped,
+    # devices not created, duplicates (the last copy wins); (member, note)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    compression: str | None = None
+    limits: dict[str, int] = field(default_factory=dict)
+    # the tools' own identity and verdicts (irkit/backupchecks.py)
+    tool: dict[str, Any] | None = None  # restic/borg: version, repository, snapshot, check
+    command: dict[str, Any] | None = None  # --restore-cmd: argv, exit, output size
+    layout: str = ""  # the restored tree was found (and compared) under this path
+    manifest_format: str = "irkit"
+    manifest_record: dict[str, Any] | None = None  # the backup.manifest entry, in a case
+    pg_verifybackup: dict[str, Any] | None = None
 
     @property
     def failures(self) -> list[str]:
@@ -156,6 +197,15 @@ class Result:
             "failures": self.failures,
             "kept": self.kept,
             "databases": self.databases,
+            "notices": [{"member": n, "note": r} for n, r in self.notices],
+            "compression": self.compression,
+            "limits": self.limits,
+            "tool": self.tool,
+            "command": self.command,
+            "layout": self.layout,
+            "manifest_format": self.manifest_format,
+            "manifest_record": self.manifest_record,
+            "pg_verifybackup": self.pg_verifybackup,
         }
 
     def counts(self) -> dict[str, int]:
@@ -195,17 +245,17 @@ def _new_scratch(keep: Path | None) -> Path:
 
 
 def _with_pg_restore(
-    scratch: Path, artifact: Path, kind: str, spec: plausibility.Spec | None
+    scratch: Path, name: str, kind: str, spec: plausibility.Spec | None
 ) -> plausibility.Spec:
     """A pg_dump artifact is always restored into a database, spec or not: a dump that
     only hashes right has not been tested. Without a [[postgres]] rule for it, add one."""
     spec = spec if spec is not None else plausibility.Spec()
     if kind not in restore.PG_KINDS:
         return spec
-    target = scratch / artifact.name
+    target = scratch / name
     if any(target in plausibility.matches(scratch, rule.glob) for rule in spec.postgres):
         return spec
-    rule = plausibility.PostgresRule(glob=glob.escape(artifact.name))
+    rule = plausibility.PostgresRule(glob=glob.escape(name))
     return spec.model_copy(update={"postgres": [*spec.postgres, rule]})
 
 
@@ -219,6 +269,10 @@ def run_verify(
     restore_cmd: str | None = None,
     timeout: int = 3600,
     limits: restore.Limits | None = None,
+    artifact_type: str | None = None,
+    limit_options: dict[str, int] | None = None,
+    compare_meta: bool = False,
+    tool: backupchecks.ToolSource | None = None,
 ) -> Result:
     """Restore, compare and check; bad input raises before anything is restored.
 
@@ -227,35 +281,63 @@ def run_verify(
     if (manifest is None) == (source is None):
         raise InputError("give exactly one of --manifest or --source")
     if manifest is not None:
-        expected = backupmanifest.load(manifest)
+        loaded = backupmanifest.load_manifest(manifest)
+        expected = loaded.files
         manifest_sha = _file_sha256(manifest)
     else:
         assert source is not None
-        expected = backupmanifest.scan(source)
+        expected = backupmanifest.scan(source, meta=compare_meta)
+        loaded = backupmanifest.Manifest(
+            expected,
+            "irkit",
+            backupmanifest.VERSION,
+            meta=backupmeta.scan(source) if compare_meta else None,
+        )
         manifest_sha = hashlib.sha256(backupmanifest.render(expected)).hexdigest()
     the_spec = plausibility.load_spec(spec) if spec is not None else None
     spec_sha = _file_sha256(spec) if spec is not None else None
-    if not artifact.exists():
+    if tool is not None and restore_cmd is not None:
+        raise InputError("give --restore-cmd or --restic/--borg, not both")
+    if tool is None and not artifact.exists():
         raise InputError(f"artifact not found: {artifact}")
-    kind = "command" if restore_cmd else restore.kind_of(artifact)
+    found = None if restore_cmd or tool else restore.detect(artifact, artifact_type)
+    kind = tool.kind if tool else "command" if found is None else found.kind
+    wanted = [r.path for r in expected]
+    outcome: backupchecks.ToolOutcome | None = None
+    run: toolrestore.ToolRun | None = None
+    prefix = ""
+    if compare_meta and (loaded.meta is None or found is None):
+        raise InputError(
+            "--compare meta needs a manifest written with `irkit backup manifest --meta` "
+            "(or --source) and an artifact irkit restores itself (not a restore tool)"
+        )
+    if found is not None and (why := restore.unsupported(found)) is not None:
+        raise InputError(f"{artifact.name}: {why}")  # recognised, but no way to test it here
+    if limits is None:  # irkit's defaults, then the spec's [limits], then the CLI's options
+        limits = restore.Limits()
+        if the_spec is not None and the_spec.limits is not None:
+            limits = the_spec.limits.to_limits(limits)
+        limits = dataclasses.replace(limits, **(limit_options or {}))
     scratch = _new_scratch(keep)
     try:
         start = time.monotonic()
         artifact_sha = ""
-        if restore_cmd is not None:
+        if tool is not None:
+            outcome = backupchecks.tool_restore(tool, scratch, timeout, wanted)
+            restored, prefix = outcome.restored, outcome.prefix
+            artifact_sha = backupchecks.command_identity(restored)
+        elif restore_cmd is not None:
             argv = [t.replace("{dest}", str(scratch)) for t in shlex.split(restore_cmd)]
             if not argv:
                 raise InputError("empty --restore-cmd")
-            restored = restore.restore_cmd(argv, scratch, timeout)
-        elif kind == "tar":
-            reader = restore.PipelinedStream(artifact)
-            try:
-                restored = restore.restore(artifact, scratch, limits, stream=reader)  # type: ignore[arg-type]
-                artifact_sha = reader.finish()
-            finally:
-                reader.close()
+            restored, run = toolrestore.run_restore_cmd(argv, scratch, timeout)
+            prefix = backupchecks.locate(scratch, restored, wanted)
+            artifact_sha = backupchecks.command_identity(restored)  # never the repository
+        elif loaded.format == "postgresql" and backupchecks.is_tar_basebackup(artifact):
+            restored = backupchecks.restore_tar_basebackup(artifact, scratch, limits)
         else:
-            restored = restore.restore(artifact, scratch, limits)
+            restored = restore.restore(artifact, scratch, limits, found=found)
+            artifact_sha = restored.artifact_sha256
         restore_ms = int((time.monotonic() - start) * 1000)
         if not artifact_sha:
             artifact_sha = (
@@ -263,17 +345,34 @@ def run_verify(
                 if artifact.is_dir()
                 else _file_sha256(artifact)
             )
+        root = scratch / prefix if prefix else scratch
         checked = plausibility.check_all(
-            scratch, _with_pg_restore(scratch, artifact, kind, the_spec)
+            root, _with_pg_restore(root, restored.single or artifact.name, kind, the_spec)
         )
         restore_ms += checked.restore_ms  # a dump is only back once it is in a database
+        pg_check = None
+        compared = restored.files
+        if loaded.format == "postgresql" and manifest is not None:
+            compared = backupchecks.pg_comparable(restored.files)
+            finding, pg_check = backupchecks.pg_verify(root, manifest, timeout)
+            checked.findings.append(finding)
+        if loaded.databases:
+            checked.findings += backupchecks.compare_rows(root, loaded.databases, checked.databases)
+        if outcome is not None:
+            checked.findings += outcome.checks
+        if compare_meta and loaded.meta is not None:
+            differences = backupmeta.compare(
+                expected, loaded.meta, restored.meta, restored.links, restored.dirs,
+                restored.hardlinks,
+            )  # fmt: skip
+            checked.findings += [plausibility.Finding("meta", ok, m) for ok, m in differences]
         return Result(
-            artifact=artifact.name or str(artifact),
+            artifact=tool.label() if tool else artifact.name or str(artifact),
             artifact_kind=kind,
             artifact_sha256=artifact_sha,
             manifest_sha256=manifest_sha,
             spec_sha256=spec_sha,
-            comparison=compare(expected, restored.files),
+            comparison=compare(expected, compared),
             refused=restored.refused,
             restore_findings=restored.findings,
             checks=checked.findings,
@@ -283,6 +382,14 @@ def run_verify(
             restore_output=restored.output,
             kept=str(keep) if keep is not None else None,
             databases=checked.databases,
+            notices=restored.notices,
+            compression=restored.compression,
+            limits=dataclasses.asdict(limits),
+            tool=outcome.snapshot.to_json() if outcome and outcome.snapshot else None,
+            command=run.to_json() if run is not None else None,
+            layout=prefix,
+            manifest_format=loaded.format,
+            pg_verifybackup=pg_check,
         )
     except BaseException:
         if keep is not None:
@@ -301,6 +408,7 @@ def record(case: Case, signer: Signer, result: Result, *, sign_off: bool, **kw: 
     """Store the full result, append the signed entry; a sign-off on FAIL is refused *after*
     the FAIL itself is recorded (the failed test is a fact worth keeping)."""
     case.check_signer(signer, KIND)
+    result.manifest_record = backupchecks.recorded_manifest(case, result.manifest_sha256)
     data = result_bytes(result)
     # the result is copied into the store and named by the entry in one store session:
     # nothing may clean the copy away in between (see EvidenceStore.writing)
@@ -327,6 +435,14 @@ def record(case: Case, signer: Signer, result: Result, *, sign_off: bool, **kw: 
             "result_sha256": blob.sha256,
             "signed_off": sign_off and result.verdict == "PASS",
         }
+        if result.tool is not None:
+            tool = result.tool
+            if tool.get("version"):
+                body["tool"] = f"{tool['tool']} {tool['version']}"[:200]
+            if tool.get("snapshot"):
+                body["snapshot"] = str(tool["snapshot"])[:200]
+        if result.manifest_record is not None:
+            body["manifest_entry"] = result.manifest_record["seq"]
         entry = case.append(signer, KIND, body, **kw)
     if sign_off and result.verdict == "FAIL":
         raise ProblemsFound(
@@ -340,6 +456,55 @@ def verify_rule(entry: Entry, ctx: Context) -> None:
     ctx.content_digests.setdefault(entry.body["result_sha256"], entry.seq)
     if entry.body["signed_off"] and entry.body["verdict"] != "PASS":
         ctx.problem(entry.seq, "backup-signoff-on-fail", "a FAIL verdict carries a sign-off")
+    ref = entry.body.get("manifest_entry")
+    if ref is not None:
+        target = ctx.seen.get(ref)
+        if (
+            target is None
+            or target.kind != MANIFEST_KIND
+            or target.body.get("manifest_sha256") != entry.body["manifest_sha256"]
+        ):
+            ctx.problem(
+                entry.seq,
+                "backup-manifest-mismatch",
+                f"names #{ref} as its backup-time manifest, which records another manifest",
+            )
+
+
+MANIFEST_KIND = backupchecks.MANIFEST_KIND
+
+
+def record_manifest(
+    case: Case,
+    signer: Signer,
+    path: Path,
+    *,
+    source: Path | None = None,
+    **kw: Any,
+) -> Entry:
+    """Sign a manifest at backup time: its bytes go into the evidence store, its digest
+    into a `backup.manifest` entry; `backup verify` later says whether the manifest it was
+    given is this one. The manifest is read (and checked) first: nothing is recorded for a
+    manifest irkit could not use."""
+    case.check_signer(signer, MANIFEST_KIND)
+    loaded = backupmanifest.load_manifest(path)
+    with case.store.writing():
+        blob = case.store.put_file(path)
+        body = {
+            "manifest": path.name[:200] or "manifest",
+            "manifest_sha256": blob.sha256,
+            "format": loaded.format,
+            "files": len(loaded.files),
+            "bytes": sum(f.size for f in loaded.files),
+            "databases": len(loaded.databases),
+            "source": str(source.resolve())[:200] if source is not None else None,
+        }
+        return case.append(signer, MANIFEST_KIND, body, **kw)
+
+
+def manifest_rule(entry: Entry, ctx: Context) -> None:
+    """The signed manifest's copy is re-hashed with the rest of the store."""
+    ctx.content_digests.setdefault(entry.body["manifest_sha256"], entry.seq)
 
 
 FIVE_DATABASES = ("billing", "customers", "inventory", "orders", "payroll")
@@ -358,14 +523,24 @@ min_rows = { records = 1 }
 
 
 def build_five_databases(dest: Path, *, empty: str | None = None) -> list[Path]:
-    """The classic failure as example data: five databases, optionally one with no rows."""
+    """The classic failure as example data: five databases, optionally one with no rows
+    (`empty` is a database's name, with or without `.sqlite`). Re-runnable: each database
+    is built beside its place and renamed over it, so a second run rebuilds the same data."""
     import sqlite3
 
+    if empty is not None:
+        empty = empty.removesuffix(".sqlite")
+        if empty not in FIVE_DATABASES:
+            raise InputError(
+                f"--empty {empty!r}: no such database (one of: {', '.join(FIVE_DATABASES)})"
+            )
     dest.mkdir(parents=True, exist_ok=True)
     out = []
     for name in FIVE_DATABASES:
         path = dest / f"{name}.sqlite"
-        con = sqlite3.connect(path)
+        tmp = dest / f".{name}.sqlite.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        con = sqlite3.connect(tmp)
         try:
             con.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, value TEXT)")
             if name != empty:
@@ -375,6 +550,7 @@ def build_five_databases(dest: Path, *, empty: str | None = None) -> list[Path]:
             con.commit()
         finally:
             con.close()
+        os.replace(tmp, path)
         out.append(path)
     return out
 

@@ -22,6 +22,8 @@ ZonedTime = Annotated[
     ),
 ]
 SafeInt = Annotated[int, Field(ge=0, le=2**53 - 1)]
+# the salt of a confidential entry's commitments (irkit/redaction.py), never printed
+RedactionSalt = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22}$")]
 
 
 class Body(BaseModel):
@@ -74,6 +76,7 @@ class NoteAdded(Body):
     tags: list[Label] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
     confidential: bool = False
+    salt: RedactionSalt | None = None  # with confidential: see irkit/redaction.py
     # Later, optional fields: written only when used, so older journals stay valid and
     # byte-identical. `links`: evidence item ids (E-0001); `starred`: include in the report
     # summary; `template` + `fields`: a note filled in from templates/NAME.toml.

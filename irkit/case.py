@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from irkit import FORMAT_VERSION, journal, jsonload, kinds, safefile
+from irkit import FORMAT_VERSION, journal, jsonload, kinds, redaction, safefile
 from irkit.entry import Entry, build_line
 from irkit.errors import (
     CaseExistsError,
@@ -383,6 +383,8 @@ class Case:
             self._check_rules(state, kind, body)
             seq = state.seq + 1
             prev = state.hash if seq else GENESIS_PREV
+            # confidential text gets its salt here, where the entry's position is known
+            body = redaction.salted(signer, seq, prev, kind, body)
             line = build_line(
                 signer, seq=seq, prev=prev, kind=kind, body=body, recorded=format_utc(clock())
             )
@@ -654,7 +656,21 @@ def add_member(
 def remove_member(
     case: Case, signer: Signer, fingerprint: str, *, reason: str, clock: Clock = system_clock
 ) -> Entry:
-    """End a membership; `Case.append` refuses a non-member, a removed member, the opener."""
+    """End a membership; `Case.append` refuses a non-member, a removed member, the opener.
+
+    `fingerprint` is resolved as people name members (`Roster.resolve`). A member who holds
+    evidence (or has it in transit to them) is refused with the items listed: once removed
+    they could never release it, and nobody else may."""
+    from irkit.custody import held_by
+
+    member = case.roster().resolve(fingerprint)
+    held = held_by(case.read_entries().entries, member.fingerprint)
+    if held:
+        raise InputError(
+            f"refused: {member.name} holds {', '.join(held)}; nothing was written",
+            hint="they release each item to another member first (`irkit custody release "
+            "ITEM --to NAME`), and the receiver accepts it",
+        )
     return case.append(
-        signer, "member.removed", {"fingerprint": fingerprint, "reason": reason}, clock=clock
+        signer, "member.removed", {"fingerprint": member.fingerprint, "reason": reason}, clock=clock
     )

@@ -190,6 +190,17 @@ def fold(entries: Sequence[Entry]) -> Custody:
     return state
 
 
+def held_by(entries: Sequence[Entry], fingerprint: str) -> list[str]:
+    """The items `fingerprint` holds or is the named receiver of (in transit to them):
+    what removing that member would orphan, since only a holder may release an item."""
+    state = fold(entries)
+    held = {i for i, h in state.items.items() if h.holder == fingerprint and not h.final}
+    for release, accepted in state.transfers.values():
+        if not accepted and release.body["to"] == fingerprint:
+            held.update(release.body["items"])
+    return sorted(held)
+
+
 def remember_keys(roster: Any) -> None:
     """Make the members' keys known for witness signatures; every fold of the journal that
     meets a membership entry calls it (the report's custody forms too)."""
@@ -266,20 +277,19 @@ def release(
     method: str | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
+    """Release `items` to `to`: a member by name, fingerprint prefix or whole fingerprint."""
+    receiver = case.roster().resolve(to, what="--to")
     view = _view(case)
     body: dict[str, Any] = {
         "transfer": f"T-{len(view[1].transfers) + 1:04d}",
         "items": list(items),
-        "to": to,
+        "to": receiver.fingerprint,
         "purpose": purpose,
     }
     if location:
         body["location"] = location
     if method:
         body["method"] = method
-    roster = case.roster()
-    if not roster.is_member(to):
-        raise InputError(f"{to} is not a member of this case: add them first")
     return _append(case, signer, "custody.released", body, clock, view)
 
 

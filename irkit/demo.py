@@ -17,7 +17,7 @@ from irkit import checkpoint, keys
 from irkit.case import Case, add_member, init_case
 from irkit.errors import InputError
 from irkit.notes import add_note, correct_note
-from irkit.timefmt import Clock, format_utc, system_clock
+from irkit.timefmt import Clock, format_utc
 from irkit.verify import VerifyReport, verify_case
 
 
@@ -56,11 +56,47 @@ class DemoResult:
     steps: list[str] = field(default_factory=list)
 
 
+class DemoClock:
+    """The demo's story clock, used by `irkit demo` only: the incident unfolds over three
+    working days (Monday 09:05 to Wednesday, Europe/Berlin, two weeks before the real date)
+    so its report shows real SLA clocks, a breach, a pause and a timeline. Each reading moves
+    on a few seconds; chapters jump to the story's next moment with `advance_to`. The case
+    says that its times are simulated (its first note)."""
+
+    ZONE = "Europe/Berlin"
+
+    def __init__(self, real_now: datetime | None = None) -> None:
+        from zoneinfo import ZoneInfo
+
+        real = (real_now or datetime.now(UTC)).astimezone(ZoneInfo(self.ZONE))
+        monday = (real - timedelta(days=real.weekday() + 14)).date()
+        self.day0 = datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo(self.ZONE))
+        self.now = self.day0.replace(hour=9, minute=5).astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=7)
+        return self.now
+
+    def advance_to(self, day: int, hour: int, minute: int) -> None:
+        """Move to day `day` (0 = Monday) at hour:minute in the desk's zone, never back."""
+        target = (self.day0 + timedelta(days=day)).replace(hour=hour, minute=minute)
+        self.now = max(self.now, target.astimezone(UTC))
+
+
+def story(ctx: Any, day: int, hour: int, minute: int) -> None:
+    """A chapter's next moment on the demo clock (nothing when run with another clock)."""
+    advance = getattr(ctx.clock, "advance_to", None)
+    if advance is not None:
+        advance(day, hour, minute)
+
+
 def _example(name: str) -> bytes:
     return resources.files("irkit.examples").joinpath("demo", name).read_bytes()
 
 
-def run_demo(root: Path, *, clock: Clock = system_clock) -> DemoResult:
+def run_demo(root: Path, *, clock: Clock | None = None) -> DemoResult:
+    """The whole workflow on example data; `clock` defaults to the demo's story clock."""
+    clock = clock if clock is not None else DemoClock()
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise InputError(f"{root} exists and is not empty: the demo writes into a new folder")
     root.mkdir(parents=True, exist_ok=True)
@@ -89,7 +125,18 @@ def run_demo(root: Path, *, clock: Clock = system_clock) -> DemoResult:
     files.mkdir()
     for name in ("auth.log", "crontab.txt"):
         (files / name).write_bytes(_example(name))
-    base = clock().astimezone(UTC).replace(microsecond=0) - timedelta(hours=3)
+    if isinstance(clock, DemoClock):
+        add_note(
+            case,
+            alice,
+            "DEMO CASE: the times in this case are simulated by irkit demo's clock, which "
+            "spreads the story over three working days (Monday to Wednesday, two weeks "
+            f"before it ran on {datetime.now(UTC):%Y-%m-%d}), so that SLA clocks, a breach "
+            "and a pause show; they are not when anything happened.",
+            tags=["demo"],
+            clock=clock,
+        )
+    base = clock().astimezone(UTC).replace(second=0, microsecond=0) - timedelta(minutes=80)
     at = _offsets(base)
     add_note(
         case,

@@ -130,13 +130,17 @@ def set_field(
     confidential: bool = False,
     clock: Clock = system_clock,
 ) -> list[Entry]:
-    """Record one field change; assigning a new incident also moves it to assigned."""
+    """Record one field change; assigning a new incident also moves it to assigned.
+
+    An assignee who is a member is recorded with their fingerprint; anyone else (a team,
+    an outsider) is recorded as not a member (`external`)."""
     if name not in lifecycle.FIELDS:
         raise InputError(f"unknown field {name!r} (one of: {', '.join(lifecycle.FIELDS)})")
     case.check_signer(signer, "incident.field")
     inc = current(case)
     settings = inc.effective_settings
     new: Any
+    who: dict[str, Any] = {}
     if name in ("impact", "urgency"):
         levels = settings.impact_levels if name == "impact" else settings.urgency_levels
         try:
@@ -151,6 +155,8 @@ def set_field(
         if value not in lifecycle.IR_PHASES:
             raise InputError(f"phase is one of: {', '.join(lifecycle.IR_PHASES)}")
         new = value
+    elif name == "assignee":
+        new, who = _assignee(case, value)
     else:
         new = _need(value, name)
     old = inc.fields.get(name)
@@ -160,6 +166,8 @@ def set_field(
     if name in ("impact", "urgency"):
         inc.fields[name] = new
         body["priority"] = inc.priority
+    if name == "assignee":
+        body.update(who)
     if confidential:
         body["confidential"] = True
     out = [
@@ -175,6 +183,17 @@ def set_field(
     if name == "assignee" and inc.state == "new":
         out.append(change_state(case, signer, "assigned", reason=f"assigned to {new}", clock=clock))
     return out
+
+
+def _assignee(case: Case, value: str) -> tuple[str, dict[str, Any]]:
+    """(name to record, body fields) for an assignee: a member, resolved like every person
+    (`Roster.resolve`) and recorded by fingerprint, else a team or outsider, which the
+    entry then says (`external`). A name two members share is refused."""
+    text = _need(value, "assignee")
+    member = case.roster().find(text, what="assignee")
+    if member is None:
+        return text, {"external": True}
+    return member.name, {"assignee": member.fingerprint}
 
 
 def link(
@@ -293,8 +312,16 @@ def escalate_breaches(
 
 
 def acknowledge(
-    case: Case, signer: Signer, escalation: int, *, note: str | None, clock: Clock = system_clock
+    case: Case,
+    signer: Signer,
+    escalation: int,
+    *,
+    note: str | None,
+    self_ack: str | None = None,
+    clock: Clock = system_clock,
 ) -> Entry:
+    """Take an escalation. Its raiser may not acknowledge it without saying why (`self_ack`):
+    a hand-over nobody took must not read as taken."""
     inc = current(case)
     target = next((e for e in inc.escalations if e.seq == escalation), None)
     if target is None:
@@ -304,6 +331,16 @@ def acknowledge(
     body: dict[str, Any] = {"escalation": escalation}
     if note:
         body["note"] = note
+    if target.actor == signer.fingerprint:
+        if not self_ack:
+            raise InputError(
+                f"refused: you raised escalation #{escalation}; the side it was handed to "
+                "acknowledges it",
+                hint="acknowledging your own escalation? say why with --self-ack REASON",
+            )
+        body["self_ack"] = self_ack
+    elif self_ack:
+        raise InputError(f"--self-ack, but escalation #{escalation} was raised by someone else")
     return case.append(
         signer,
         "incident.acknowledged",

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from irkit import hashing
-from irkit.bodies import Body, Label, SafeInt, Sha256Hex
+from irkit.bodies import Body, Label, RedactionSalt, SafeInt, Sha256Hex
 from irkit.case import Case
 from irkit.entry import Entry
 from irkit.errors import InputError
@@ -62,7 +62,10 @@ class SkippedPath(Body):
 
 
 class EvidenceCollected(Body):
-    host: Label
+    host: Label  # the collecting machine (where irkit ran)
+    # the system the evidence came from, when the collector says (`--source-host`); written
+    # only when given, so earlier entries stay byte-identical
+    source_host: Label | None = None
     location: str | None = None
     description: str | None = None
     items: list[EvidenceItem] = Field(min_length=1)
@@ -71,6 +74,7 @@ class EvidenceCollected(Body):
     # Written only when true: the paths and description name people or secrets, and a
     # shared (redacted) report shows their digests instead.
     confidential: bool = False
+    salt: RedactionSalt | None = None  # with confidential: see irkit/redaction.py
 
 
 def _what(mode: int) -> str:
@@ -156,9 +160,13 @@ def collect(
     by_reference: bool = False,
     md5: bool = False,
     confidential: bool = False,
+    source_host: str | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
     """Copy (or, by reference, hash in place) every file under `paths`; one signed entry.
+
+    The entry names both machines: `host` where irkit ran, `source_host` the system the
+    files came from (a mounted disk or a copied folder is rarely from the collector's own).
 
     MD5 (for tools and forms that still ask for it) is computed in the same read when asked;
     it is off by default because on this hardware it costs more than SHA-256 itself.
@@ -231,6 +239,8 @@ def collect(
         import socket  # only a collection needs it: not at every import of this module
 
         body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
+        if source_host:
+            body["source_host"] = source_host
         if skipped:
             body["skipped"] = skipped
         if confidential:
@@ -305,8 +315,99 @@ def verify_finish(ctx: Any) -> None:
     # hashlib releases the GIL: several items re-hash at once, problems still in order
     from concurrent.futures import ThreadPoolExecutor  # only a re-check needs it
 
+    ctx.state.setdefault("evidence", {})["rechecked"] = len(items)  # verify's count
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         found = pool.map(lambda seq_item: item_problem(store, seq_item[1]), items)
         for (seq, item), problem in zip(items, found, strict=True):
             if problem is not None:
                 ctx.problem(seq, "evidence", f"item {item['id']} ({item['path']}): {problem}")
+
+
+@dataclass(frozen=True)
+class Exported:
+    item: str
+    path: Path
+    sha256: str
+    size: int
+
+
+def export_item(case: Case, item_id: str, dest: Path, *, force: bool = False) -> Exported:
+    """Copy item `item_id` out of the store to `dest` (a file, or a folder to put it in under
+    its original name), verified: the bytes written are hashed as they are copied and must
+    match the recorded SHA-256, else nothing is left at `dest` (exit 1). Written beside
+    `dest` and renamed into place, so `dest` is whole or untouched; an existing file is
+    replaced only with `force`. The copy gets the original's recorded mtime."""
+    import hashlib
+
+    from irkit import safefile
+    from irkit.errors import ProblemsFound
+    from irkit.timefmt import parse_utc
+
+    inv = inventory(case.read_entries().entries)
+    item = inv.items.get(item_id.strip().upper())
+    if item is None:
+        have = ", ".join(inv.items) if inv.items else "none yet"
+        raise InputError(f"no such item: {item_id} (items: {have})")
+    body = item.body
+    if not body["stored"]:
+        raise InputError(
+            f"{item.id} was collected by reference: the store holds no copy (the original "
+            f"was at {body['path']})"
+        )
+    original = os.path.basename(body["path"].rstrip("/")) or item.id
+    if dest.is_dir():
+        dest = dest / original
+    if not force and os.path.lexists(dest):
+        raise InputError(f"{dest} exists: nothing written (--force replaces it)")
+    if not dest.parent.is_dir():
+        raise InputError(f"cannot write {dest}: no folder {dest.parent}")
+    source = case.store.path_for(body["sha256"])
+    try:
+        src = safefile.open_regular(source)
+    except OSError as exc:
+        raise ProblemsFound(
+            f"the stored copy of {item.id} cannot be read ({exc.strerror}): nothing exported; "
+            "run `irkit verify`"
+        ) from exc
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.irkit-export")
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        try:
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot write {dest}: {exc.strerror}") from exc
+        try:
+            while chunk := os.read(src, 1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(out, view) :]
+            os.fsync(out)
+        finally:
+            os.close(out)
+        if digest.hexdigest() != body["sha256"] or size != body["size"]:
+            raise ProblemsFound(
+                f"the stored copy of {item.id} no longer matches its recorded digest: nothing "
+                "exported; run `irkit verify`"
+            )
+        mtime = parse_utc(body["mtime"]).timestamp()
+        os.utime(tmp, (mtime, mtime))
+        if force:
+            os.replace(tmp, dest)
+        else:
+            try:
+                os.link(tmp, dest)  # never over a file that appeared meanwhile
+            except FileExistsError as exc:
+                raise InputError(f"{dest} exists: nothing written (--force replaces it)") from exc
+            except OSError:
+                if os.path.lexists(dest):
+                    raise InputError(f"{dest} exists: nothing written") from None
+                os.rename(tmp, dest)  # a file system without hard links
+        safefile.fsync_dir(dest.parent)
+    finally:
+        os.close(src)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return Exported(item.id, dest, body["sha256"], size)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from irkit import custody
+from irkit.demo import story
 from irkit.evidence import collect
 
 
 def demo_step(ctx: Any) -> None:
     alice, bob = ctx.signers["alice"], ctx.signers["bob"]
+    story(ctx, 0, 10, 20)  # Monday: copies taken on site
     entry = collect(
         ctx.case,
         alice,
@@ -19,6 +21,7 @@ def demo_step(ctx: Any) -> None:
         clock=ctx.clock,
     )
     items = [i["id"] for i in entry.body["items"]]
+    story(ctx, 0, 10, 45)
     transfer = custody.release(
         ctx.case,
         alice,
@@ -29,9 +32,11 @@ def demo_step(ctx: Any) -> None:
         location="site office",
         clock=ctx.clock,
     )
+    story(ctx, 0, 11, 40)  # Bob drove the copies to the lab
     custody.accept(
         ctx.case, bob, transfer.body["transfer"], condition="copies verified", clock=ctx.clock
     )
+    story(ctx, 0, 11, 55)
     custody.store(ctx.case, bob, items, location="lab evidence locker 2", clock=ctx.clock)
     ctx.steps.append(
         f"collected {len(items)} evidence items ({', '.join(items)}); Alice released them to "

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from irkit import jsonload
+from irkit import jsonload, safefile
 from irkit.canonical import canonical_bytes
 from irkit.errors import InputError, KeyFileError
 
@@ -55,6 +55,23 @@ _FINGERPRINT_RE = re.compile(r"ed25519:[0-9a-f]{64}")
 
 def is_fingerprint(text: str) -> bool:
     return _FINGERPRINT_RE.fullmatch(text) is not None
+
+
+_HEX_RE = re.compile(r"[0-9a-f]+")
+
+
+def fingerprint_hex(text: str) -> str | None:
+    """The hex digits of what a person typed for a fingerprint or a prefix of one (with or
+    without `ed25519:`, either case), or None when it is not written that way."""
+    digits = text.strip().lower().removeprefix(FINGERPRINT_PREFIX)
+    return digits if _HEX_RE.fullmatch(digits) and len(digits) <= 64 else None
+
+
+def full_fingerprint(text: str) -> str | None:
+    """`ed25519:<64 hex>` for a whole fingerprint however it was spelled (bare 64 hex,
+    upper case, with the prefix), else None: a trust anchor is only ever a whole one."""
+    digits = fingerprint_hex(text)
+    return FINGERPRINT_PREFIX + digits if digits is not None and len(digits) == 64 else None
 
 
 def b64e(data: bytes) -> str:
@@ -202,6 +219,21 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
+# NIST SP 800-63B's floor for a secret a person chooses; `key generate --weak-passphrase`
+# lets a user go below it knowingly (a throwaway key for a lab exercise).
+MIN_PASSPHRASE_LENGTH = 8
+
+
+def passphrase_problem(passphrase: str) -> str | None:
+    """Why `passphrase` is too weak to seal a key with, or None."""
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        return (
+            f"the passphrase has {len(passphrase)} character{'s' if len(passphrase) != 1 else ''};"
+            f" a key's passphrase needs at least {MIN_PASSPHRASE_LENGTH}"
+        )
+    return None
+
+
 def write_key_file(
     path: Path,
     signer: Signer,
@@ -279,14 +311,14 @@ def scrypt_cost_problem(n: int, r: int, p: int) -> str | None:
 
 def _read_key_doc(path: Path) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise KeyFileError(
-            f"no key at {path}",
-            hint="create one with `irkit key generate --name NAME`, or pass --key / IRKIT_KEY",
-        ) from exc
-    except OSError as exc:
-        raise KeyFileError(f"cannot read key {path}: {exc.strerror}") from exc
+        raw = safefile.read_input(path, what="key", limit=1 << 20)
+    except InputError as exc:
+        if not os.path.lexists(path):
+            raise KeyFileError(
+                f"no key at {path}",
+                hint="create one with `irkit key generate --name NAME`, or pass --key / IRKIT_KEY",
+            ) from exc
+        raise KeyFileError(exc.message) from exc
     try:
         doc = jsonload.loads(raw, what=str(path))
     except InputError as exc:
@@ -301,9 +333,9 @@ def _read_key_doc(path: Path) -> dict[str, Any]:
 def read_public(path: Path) -> PublicKey:
     """Public half of an irkit key file, or a PEM SubjectPublicKeyInfo Ed25519 key."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read public key {path}: {exc.strerror}") from exc
+        raw = safefile.read_input(path, what="public key", limit=1 << 20)
+    except InputError as exc:
+        raise KeyFileError(exc.message) from exc
     if raw.lstrip().startswith(b"-----BEGIN PUBLIC KEY-----"):
         try:
             key = serialization.load_pem_public_key(raw)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ _KINDS: dict[str, str] = {
     "report.exported": "irkit.report.export:ReportExported",
     # backup test-restore (irkit/backup.py)
     "backup.verified": "irkit.backup:BackupVerified",
+    "backup.manifest": "irkit.backup:BackupManifest",
 }
 
 # Kinds only a member with an administrative role may sign.
@@ -140,3 +141,23 @@ def _schema_may_float(node: Any, defs: dict[str, Any], seen: set[str]) -> bool:
         if any(_schema_may_float(sub, defs, seen) for sub in subs):
             return True
     return not types <= (_NO_FLOAT_TYPES | {"object", "array"})
+
+
+def select(patterns: Sequence[str]) -> set[str]:
+    """The kinds `patterns` name: a whole kind (`note.added`) or a family (`note`, `note.*`).
+    A pattern that names none is refused with the valid kinds listed, so a typo in
+    `irkit log --kind` is told apart from a kind with no entries yet."""
+    from irkit.errors import InputError
+
+    every = all_kinds()
+    chosen: set[str] = set()
+    for pattern in patterns:
+        family = pattern.strip().removesuffix(".*").removesuffix(".")
+        hits = {k for k in every if k == family or k.startswith(family + ".")}
+        if not hits:
+            raise InputError(
+                f"--kind {pattern!r} is not an entry kind; kinds: {', '.join(every)}",
+                hint="a family such as `note` or `custody.*` selects all its kinds",
+            )
+        chosen |= hits
+    return chosen

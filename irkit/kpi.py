@@ -42,7 +42,8 @@ class CaseKpi:
 
 
 def case_kpi(name: str, entries: Sequence[Entry], now: datetime) -> CaseKpi:
-    inc = lifecycle.fold(entries)
+    """KPIs as at `now`, from the entries recorded up to then only."""
+    inc = lifecycle.fold(lifecycle.as_at(entries, now))
     readings = lifecycle.clocks(inc, now)
     resolved = inc.state in ("resolved", "closed")
     tta = None
@@ -92,7 +93,8 @@ def summarize(cases: Sequence[CaseKpi]) -> dict[str, Any]:
         "internal_breaches": sum(c.internal_breaches for c in cases),
         "reopens": sum(c.reopens for c in cases),
         "first_contact_resolutions": fcr,
-        "fcr_percent": round(100 * fcr / len(resolved)) if resolved else None,
-        "satisfaction_mean_permille": round(1000 * sum(scores) / len(scores)) if scores else None,
+        "fcr_percent": round(100 * fcr / len(resolved), 2) if resolved else None,
+        # the mean score on the customer's 1-5 scale, as a plain number
+        "satisfaction_mean": round(sum(scores) / len(scores), 2) if scores else None,
         "per_case": [asdict(c) for c in cases],
     }

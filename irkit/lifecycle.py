@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
-from irkit.bodies import Body, Label, SafeInt, ZonedTime
+from irkit.bodies import Body, Fingerprint, Label, RedactionSalt, SafeInt, ZonedTime
 from irkit.entry import Entry
 from irkit.settings import Settings, preset
 from irkit.sla import ClockReading, Interval, read_clock
@@ -66,9 +66,10 @@ FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=4000)] | 
 class Markable(Body):
     """Entries whose free text may name people or secrets: `confidential` (written only when
     true, so older entries stay byte-identical) makes shared reports withhold that text,
-    showing its digest instead."""
+    showing a salted commitment instead (irkit/redaction.py)."""
 
     confidential: bool = False
+    salt: RedactionSalt | None = None
 
 
 class IncidentConfigured(Body):
@@ -106,6 +107,10 @@ class FieldChanged(Markable):
     new: FieldValue | None
     reason: Text
     priority: SafeInt | None = None  # derived priority after the change (impact/urgency)
+    # assignee only: the member `new` names, or `external` (written only when true) when the
+    # assignee is a team or someone outside the case
+    assignee: Fingerprint | None = None
+    external: bool = False
 
 
 class Linked(Markable):
@@ -129,6 +134,8 @@ class Escalated(Markable):
 class Acknowledged(Body):
     escalation: SafeInt
     note: Text | None = None
+    # why the member who raised the escalation acknowledges it themselves (else refused)
+    self_ack: Text | None = None
 
 
 class Consent(Markable):
@@ -206,6 +213,7 @@ class Incident:
     settings: Settings | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     secret_fields: set[str] = field(default_factory=set)  # last set with confidential: true
+    field_salts: dict[str, str] = field(default_factory=dict)  # their entries' salts ("": none)
     periods: list[Period] = field(default_factory=list)
     history: list[Entry] = field(default_factory=list)  # every incident.* entry, in order
     links: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -284,6 +292,20 @@ def check_transition(old: str, new: str, body: dict[str, Any], incident: Inciden
     return None
 
 
+def as_at(entries: Sequence[Entry], now: datetime) -> list[Entry]:
+    """The entries recorded up to `now`: a state, clock or KPI read "as at" a time must not
+    see what was written later (a resolution, a pause that starts after it)."""
+    out = []
+    for e in entries:
+        try:
+            later = when(e) > now
+        except ValueError:
+            later = False  # a damaged time: fold reports it
+        if not later:
+            out.append(e)
+    return out
+
+
 def fold(entries: Sequence[Entry]) -> Incident:
     inc = Incident()
     for entry in entries:
@@ -330,7 +352,7 @@ def apply(inc: Incident, entry: Entry) -> None:
         if new == "resolved":
             inc.resolution = body.get("resolution")
             if inc.resolution is not None and body.get("confidential"):
-                inc.resolution = dict(inc.resolution, confidential=True)
+                inc.resolution = dict(inc.resolution, confidential=True, salt=body.get("salt"))
             inc.resolved_at = at
         if new == "closed":
             inc.closure = body.get("closure")
@@ -356,8 +378,10 @@ def apply(inc: Incident, entry: Entry) -> None:
         inc.fields[name] = body["new"]
         if body.get("confidential"):
             inc.secret_fields.add(name)
+            inc.field_salts[name] = str(body.get("salt") or "")
         else:
             inc.secret_fields.discard(name)
+            inc.field_salts.pop(name, None)
         if name in ("impact", "urgency") and body.get("priority") != inc.priority:
             problem(
                 "lifecycle-priority",

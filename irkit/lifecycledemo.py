@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from irkit import desk
+from irkit.demo import story
 from irkit.notes import witness_note
 from irkit.settings import preset
 
@@ -17,7 +18,12 @@ from irkit.settings import preset
 def demo_step(ctx: Any) -> None:
     case, clock = ctx.case, ctx.clock
     alice, bob = ctx.signers["alice"], ctx.signers["bob"]
-    first_note = next(e for e in case.read_entries().entries if e.kind == "note.added")
+    first_note = next(
+        e
+        for e in case.read_entries().entries
+        if e.kind == "note.added" and "demo" not in e.body.get("tags", [])
+    )
+    story(ctx, 0, 12, 10)  # Monday, Europe/Berlin: the desk takes the ticket late
     witness_note(
         case,
         bob,
@@ -33,11 +39,13 @@ def demo_step(ctx: Any) -> None:
     desk.set_field(case, alice, "assets", "web-01", reason="reported host", clock=clock)
     desk.set_field(case, alice, "owner", "Service desk", reason="first line keeps it", clock=clock)
     desk.set_field(case, alice, "assignee", "Bob", reason="on site", clock=clock)
+    story(ctx, 0, 12, 30)  # first response 3 h 25 min after opening: the 30 min target missed
     desk.change_state(case, bob, "in_progress", reason="investigating on site", clock=clock)
     desk.set_field(case, bob, "phase", "containment", reason="crontab entry found", clock=clock)
     desk.consent_grant(
         case, bob, by="Web team lead", scope="copy logs from web-01", method="phone", clock=clock
     )
+    story(ctx, 0, 14, 0)
     desk.change_state(
         case,
         bob,
@@ -46,10 +54,13 @@ def demo_step(ctx: Any) -> None:
         reason="web team to confirm the deploy window",
         clock=clock,
     )
+    story(ctx, 0, 14, 20)
     desk.inform(
         case, bob, channel="phone", summary="told them we wait for the deploy window", clock=clock
     )
+    story(ctx, 1, 9, 40)  # Tuesday morning: the pause ends
     desk.change_state(case, bob, "in_progress", reason="deploy window confirmed", clock=clock)
+    story(ctx, 1, 10, 15)
     esc = desk.escalate(
         case,
         bob,
@@ -58,7 +69,9 @@ def demo_step(ctx: Any) -> None:
         reason="needs the Linux team to rebuild cron",
         clock=clock,
     )
+    story(ctx, 1, 10, 40)
     desk.acknowledge(case, alice, esc.seq, note="Linux team on it", clock=clock)
+    story(ctx, 1, 16, 30)  # resolved after more than 8 office hours: the resolve target missed
     desk.change_state(
         case,
         bob,
@@ -72,6 +85,7 @@ def demo_step(ctx: Any) -> None:
         },
         clock=clock,
     )
+    story(ctx, 2, 9, 50)  # Wednesday: the customer confirms
     desk.confirm(
         case,
         alice,
@@ -81,6 +95,7 @@ def demo_step(ctx: Any) -> None:
         comment="works again",
         clock=clock,
     )
+    story(ctx, 2, 10, 0)
     desk.close(case, alice, auto=False, reason="customer confirmed", clock=clock)
     ctx.steps.append(
         "help desk: Bob witnessed a note; the incident got settings, priority P2, an owner, "

@@ -115,8 +115,10 @@ def iter_hashdeep(
     records: Iterable[FileRecord], algorithms: Sequence[str], cwd: bytes
 ) -> Iterator[bytes]:
     """hashdeep's own format (`hashdeep -a -k FILE` audits with it). hashdeep knows md5,
-    sha1, sha256 (and tiger/whirlpool, which irkit does not compute); paths are absolute, as
-    hashdeep writes them with -r."""
+    sha1, sha256 (and tiger/whirlpool, which irkit does not compute); paths are absolute and
+    normalised, as hashdeep writes them with -r: `../usb/b` typed in /cases/C is written
+    /cases/usb/b (`.` and `..` resolved as text, symlinks not), so `hashdeep -a -k FILE -r
+    ../usb` from the same folder finds every file where it was."""
     usable = [a for a in algorithms if a in _HASHDEEP_NAMES]
     if not usable:
         raise InputError("the hashdeep format needs md5, sha1 or sha256")
@@ -127,7 +129,7 @@ def iter_hashdeep(
     for r in records:
         if r.kind != "file":
             continue
-        path = r.path if r.path.startswith(b"/") else os.path.join(cwd, r.path)
+        path = os.path.normpath(os.path.join(cwd, r.path))
         if b"\n" in path:
             raise InputError(f"hashdeep's format cannot hold a newline in a name: {path!r}")
         digests = b",".join(r.digests[a].encode() for a in usable)

@@ -90,6 +90,25 @@ def _append_with_attachments(
         return case.append(signer, kind, body_for(stored), clock=clock)
 
 
+def check_links(case: Case, links: Sequence[str]) -> None:
+    """Refuse a link to an evidence item this case never collected: a note "about E-0009"
+    when there is no E-0009 points a reader at nothing. Reads the journal only when a
+    note links something, so a plain `note add` stays quick."""
+    if not links:
+        return
+    from irkit.evidence import inventory
+
+    known = inventory(case.read_entries().entries).items
+    unknown = [item for item in links if item not in known]
+    if unknown:
+        have = ", ".join(known) if known else "none yet"
+        raise InputError(
+            f"--link {', '.join(unknown)}: no such evidence item in this case (items: {have})",
+            hint="`irkit evidence list` shows the items; collect one first with "
+            "`irkit evidence collect`",
+        )
+
+
 def add_note(
     case: Case,
     signer: Signer,
@@ -103,6 +122,7 @@ def add_note(
     clock: Clock = system_clock,
 ) -> Entry:
     """Append a note; `extra` comes from `note_extras` (links, star, template answers)."""
+    check_links(case, (extra or {}).get("links") or ())
     return _append_with_attachments(
         case,
         signer,
@@ -156,7 +176,12 @@ def correct_note(
 ) -> Entry:
     if not reason.strip():
         raise InputError("a correction needs a --reason")
-    target = _find_note(case, seq)
+    # a correction always supersedes the current version: correcting #4 after #7 corrected
+    # it corrects #7, so one note never has two "current" versions side by side
+    entries = case.read_entries().entries
+    _find_note_in(entries, seq)
+    seq = latest_version(entries, seq)
+    target = _find_note_in(entries, seq)
     original_time = target.body.get("event_time")
     if event_time is None and original_time is not None and zoned_instant(original_time) is None:
         # what an older version accepted is not carried into a new entry
@@ -183,9 +208,27 @@ def correct_note(
     return _append_with_attachments(case, signer, "note.corrected", body_for, attach, clock)
 
 
+def latest_version(entries: Sequence[Entry], seq: int) -> int:
+    """The seq of the current version of note `seq`: follow its corrections to the last one
+    (the newest, should an older journal hold two corrections of one version)."""
+    newer: dict[int, int] = {}
+    for entry in entries:
+        corrects = entry.body.get("corrects") if entry.kind == "note.corrected" else None
+        if isinstance(corrects, int) and corrects < entry.seq:
+            newer[corrects] = max(newer.get(corrects, -1), entry.seq)
+    seen = {seq}
+    while seq in newer and newer[seq] not in seen:
+        seq = newer[seq]
+        seen.add(seq)
+    return seq
+
+
 def _find_note(case: Case, seq: int) -> Entry:
-    result = case.read_entries()
-    for entry in result.entries:
+    return _find_note_in(case.read_entries().entries, seq)
+
+
+def _find_note_in(entries: Sequence[Entry], seq: int) -> Entry:
+    for entry in entries:
         if entry.seq == seq:
             if entry.kind not in NOTE_KINDS:
                 raise InputError(f"entry {seq} is a {entry.kind}, not a note")
@@ -262,3 +305,72 @@ def timeline(entries: Sequence[Entry], names: dict[str, str]) -> list[TimelineIt
         if noted is not None:
             noted.witnessed_by.append((w.seq, names.get(w.actor, w.actor)))
     return sorted(items.values(), key=TimelineItem.sort_key)
+
+
+def note_authors(entries: Sequence[Entry], who: str) -> set[str]:
+    """The fingerprints `who` names, as people name them: a member's name (any case) or a
+    whole word of one ("bob" for "Bob Example"; a filter may match several), a
+    fingerprint prefix of 8+ hex digits (with or without `ed25519:`) or a whole one.
+    Removed members count: they wrote notes while they were members."""
+    from irkit.keys import fingerprint_hex
+    from irkit.roster import Roster, describe
+
+    roster = Roster.empty()
+    for entry in entries:
+        if entry.kind in ("case.opened", "member.added", "member.removed"):
+            roster.apply(entry.seq, entry.kind, entry.body)
+    typed = who.strip()
+    members = list(roster.members.values())
+    named = {m.fingerprint for m in members if m.name.casefold() == typed.casefold()}
+    if not named:  # "bob" for "Bob Example": a filter may take one word of a name
+        named = {
+            m.fingerprint
+            for m in members
+            if typed.casefold() in (w.casefold() for w in m.name.split())
+        }
+    if named:
+        return named
+    digits = fingerprint_hex(typed)
+    if digits is not None and len(digits) >= 8:
+        hits = {m.fingerprint for m in members if m.fingerprint[8:].startswith(digits)}
+        if hits:
+            return hits
+    short = (
+        " (a fingerprint prefix needs at least 8 hex digits)"
+        if digits is not None and len(digits) < 8
+        else ""
+    )
+    raise InputError(
+        f"--author {typed!r} names no member of this case{short}; members: {describe(members)}"
+    )
+
+
+def select_notes(
+    items: Sequence[TimelineItem],
+    *,
+    text: str | None = None,
+    tags: Sequence[str] = (),
+    authors: set[str] | None = None,
+    since: datetime | None = None,
+    current_only: bool = False,
+) -> list[TimelineItem]:
+    """The notes that match every filter given: `text` anywhere in the note (any case),
+    each of `tags`, one of `authors` (fingerprints), an event time at or after `since`
+    (a note without one counts by when it was written), and with `current_only` only
+    versions no later correction supersedes. Order is kept."""
+    needle = text.casefold() if text else None
+    wanted = set(tags)
+    out = []
+    for item in items:
+        if needle is not None and needle not in item.text.casefold():
+            continue
+        if not wanted <= set(item.tags):
+            continue
+        if authors is not None and item.actor not in authors:
+            continue
+        if since is not None and item.sort_key()[0] < since:
+            continue
+        if current_only and item.corrected_by:
+            continue
+        out.append(item)
+    return out

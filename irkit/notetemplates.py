@@ -7,14 +7,17 @@ field with its label and answer (in the template's order), and a readable text r
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from irkit.errors import InputError
+from irkit.safefile import read_input_text
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -39,22 +42,57 @@ def _folder() -> Any:
     return resources.files("irkit.templates").joinpath("notes")
 
 
+def _user_folder() -> Path:
+    """$IRKIT_HOME/templates/notes: an organisation's own checklists (they win over the
+    bundled ones of the same name)."""
+    from irkit.case import irkit_home
+
+    return irkit_home() / "templates" / "notes"
+
+
 def available() -> list[str]:
-    return sorted(
-        p.name.removesuffix(".toml") for p in _folder().iterdir() if p.name.endswith(".toml")
-    )
+    names = {p.name.removesuffix(".toml") for p in _folder().iterdir() if p.name.endswith(".toml")}
+    user = _user_folder()
+    if user.is_dir():
+        names |= {p.stem for p in user.glob("*.toml") if _NAME_RE.match(p.stem)}
+    return sorted(names)
+
+
+def is_path(name: str) -> bool:
+    """`--template` names a file (it ends in .toml or has a folder in it), not a template."""
+    return name.endswith(".toml") or "/" in name or os.sep in name
 
 
 def load(name: str) -> NoteTemplate:
-    if not _NAME_RE.match(name):
-        raise InputError(f"invalid template name {name!r}")
-    source = _folder().joinpath(f"{name}.toml")
-    if not source.is_file():
-        raise InputError(
-            f"no note template {name!r}", hint=f"available: {', '.join(available()) or 'none'}"
-        )
+    """A checklist by NAME (the user folder, then the bundled ones) or from a file PATH; a
+    file's name without .toml is the name the note records."""
+    if is_path(name):
+        path = Path(name)
+        if not path.is_file():
+            raise InputError(f"no note template file {name}")
+        name = path.stem
+        if not _NAME_RE.match(name):
+            raise InputError(
+                f"{path}: the file name (without .toml) becomes the template's name in the "
+                "note: use lowercase letters, digits, - and _"
+            )
+        raw = read_input_text(path, what="note template")
+    else:
+        if not _NAME_RE.match(name):
+            raise InputError(f"invalid template name {name!r}")
+        user = _user_folder() / f"{name}.toml"
+        source = _folder().joinpath(f"{name}.toml")
+        if user.is_file():
+            raw = read_input_text(user, what="note template")
+        elif source.is_file():
+            raw = source.read_text(encoding="utf-8")
+        else:
+            raise InputError(
+                f"no note template {name!r}",
+                hint=f"available: {', '.join(available()) or 'none'}; or give a file PATH.toml",
+            )
     try:
-        doc = tomllib.loads(source.read_text(encoding="utf-8"))
+        doc = tomllib.loads(raw)
         fields = tuple(
             TemplateField(str(f["name"]), str(f["label"]), bool(f.get("required", True)))
             for f in doc["fields"]

@@ -489,3 +489,122 @@ def restore_dump(
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def find_tool(name: str) -> Path | None:
+    """One PostgreSQL program (pg_verifybackup, psql) where find_bindir would look, or None."""
+    candidates: list[Path] = []
+    with contextlib.suppress(PostgresNotFound):
+        candidates.append(find_bindir())
+
+    def version(p: Path) -> tuple[int, ...]:
+        return tuple(int(d) for d in p.parent.name.split(".") if d.isdigit())
+
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=version, reverse=True)
+    on_path = shutil.which(name)
+    if on_path is not None:
+        candidates.append(Path(on_path).parent)
+    for cand in candidates:
+        if os.access(cand / name, os.X_OK):
+            return cand / name
+    return None
+
+
+@dataclass(slots=True)
+class BackupCheck:
+    """pg_verifybackup's verdict on a restored physical backup."""
+
+    program: str
+    version: str
+    argv: list[str]
+    ok: bool
+    exit_code: int | None
+    output: str
+
+
+def verify_backup(datadir: Path, manifest: Path, timeout: float) -> BackupCheck | None:
+    """Run `pg_verifybackup -m MANIFEST DATADIR` (checksums of every file, the WAL needed to
+    make the backup consistent); None when it is not installed."""
+    from irkit import toolrestore
+
+    program = find_tool("pg_verifybackup")
+    if program is None:
+        return None
+    ver = toolrestore.run([str(program), "--version"], cwd=datadir, timeout=30)
+    argv = [str(program), "-m", str(manifest)]
+    waldump = program.parent / "pg_waldump"
+    if not os.access(waldump, os.X_OK):
+        argv.append("--no-parse-wal")
+    argv.append(str(datadir))
+    got = toolrestore.run(argv, cwd=datadir, timeout=timeout)
+    return BackupCheck(
+        program=str(program),
+        version=ver.output.strip().splitlines()[0] if ver.ok and ver.output.strip() else "",
+        argv=argv,
+        ok=got.ok,
+        exit_code=got.exit_code,
+        output=(got.start_error or got.output)[-4000:],
+    )
+
+
+def count_live(conninfo: str, timeout: float = 600) -> list[Table]:
+    """Exact row counts of every table of a running database, read at backup time (`irkit
+    backup manifest --pg CONNINFO`) in one read-only REPEATABLE READ transaction, so the
+    counts are one consistent picture. The caller's PG* variables and ~/.pgpass apply."""
+    psql = find_tool("psql")
+    if psql is None:
+        raise PostgresNotFound(
+            "psql not found (needed for --pg)",
+            hint="install the PostgreSQL client (Debian: apt-get install postgresql-client)",
+        )
+    env = child_env({"PGOPTIONS": "-c search_path=pg_catalog -c default_transaction_read_only=on"})
+    base = [str(psql), "-X", "-q", "-A", "-t", "-z", "-0", "-v", "ON_ERROR_STOP=1", "-d", conninfo]
+
+    def query(sql: str) -> bytes:
+        try:
+            proc = subprocess.run(
+                base,
+                input=(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n" + sql + ";\nCOMMIT;\n"
+                ).encode(),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                env=child_env(env, inherit=False),
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise InputError(f"--pg: psql timed out after {timeout:g}s") from exc
+        if proc.returncode != 0:
+            err = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise InputError(f"--pg: cannot count rows: {err[-1] if err else 'psql failed'}")
+        return proc.stdout
+
+    raw = query(_LIST_TABLES)
+    fields = [f.decode("utf-8", errors="replace") for f in raw.split(b"\0")]
+    fields = fields[: len(fields) // 3 * 3]
+    names = [(fields[i], fields[i + 1], fields[i + 2]) for i in range(0, len(fields), 3)]
+    if not names:
+        return []
+    sql = " UNION ALL ".join(
+        f"SELECT {i}, (SELECT pg_catalog.count(*) FROM {display})"  # noqa: S608 (server-quoted %I)
+        for i, (_s, _n, display) in enumerate(names)
+    )
+    parts = query(sql).split(b"\0")
+    counts = {int(parts[i]): int(parts[i + 1]) for i in range(0, len(parts) - 1, 2)}
+    return [Table(s, n, d, counts.get(i, 0)) for i, (s, n, d) in enumerate(names)]
+
+
+def database_name(conninfo: str) -> str:
+    """The dbname a conninfo names (key=value or URI), else $PGDATABASE, else $PGUSER."""
+    m = re.search(r"(?:^|\s)dbname\s*=\s*'?([^'\s]+)", conninfo)
+    if m:
+        return m.group(1)
+    if conninfo.startswith(("postgres://", "postgresql://")):
+        from urllib.parse import urlparse
+
+        path = urlparse(conninfo).path.lstrip("/")
+        if path:
+            return path
+    if "=" not in conninfo and "://" not in conninfo and conninfo:
+        return conninfo  # psql -d NAME
+    return os.environ.get("PGDATABASE") or os.environ.get("PGUSER") or "postgres"

@@ -76,6 +76,25 @@ def body_problem(roster: Roster, kind: str, body: dict[str, Any]) -> tuple[str, 
     return None
 
 
+def _hex(typed: str) -> str | None:
+    from irkit.keys import fingerprint_hex
+
+    return fingerprint_hex(typed)
+
+
+def _prefix_of(typed: str, fingerprint: str) -> bool:
+    """Whether `typed` is a fingerprint prefix of 8+ hex digits that `fingerprint` starts with."""
+    digits = _hex(typed)
+    return digits is not None and len(digits) >= 8 and fingerprint[8:].startswith(digits)
+
+
+def describe(members: list[Member]) -> str:
+    """Members as a message lists them: name [short fingerprint], in roster order."""
+    if not members:
+        return "(none)"
+    return ", ".join(f"{m.name} [{m.fingerprint[:24]}]" for m in members)
+
+
 @dataclass
 class Member:
     fingerprint: str
@@ -103,6 +122,61 @@ class Roster:
     def is_member(self, fingerprint: str) -> bool:
         member = self.members.get(fingerprint)
         return member is not None and member.active
+
+    def resolve(self, text: str, *, what: str = "member") -> Member:
+        """The active member `text` names, as people name them: a whole fingerprint, a
+        unique prefix of at least 8 hex digits (with or without `ed25519:`, so the short
+        form irkit prints works), or a member's exact name. Anything else is refused with
+        the candidates listed; the one resolver every option naming a person uses."""
+        from irkit.errors import InputError
+
+        member = self.find(text, what=what)
+        if member is not None:
+            return member
+        typed = text.strip()
+        gone = self._removed(typed)
+        if gone is not None:
+            raise InputError(f"{what} {typed!r} was removed from the case at entry {gone}")
+        digits = _hex(typed)
+        short = (
+            " (a fingerprint prefix needs at least 8 hex digits)"
+            if digits is not None and len(digits) < 8
+            else ""
+        )
+        active = [m for m in self.members.values() if m.active]
+        raise InputError(
+            f"{what} {typed!r} is not a member of this case{short}; members: {describe(active)}",
+            hint="name a member by their exact name, a fingerprint prefix (8+ hex digits) or "
+            "the whole fingerprint; `irkit member list` shows them, `irkit member add` adds one",
+        )
+
+    def find(self, text: str, *, what: str = "member") -> Member | None:
+        """Like `resolve`, but None when `text` names no active member; still refuses (with
+        the candidates) when it names more than one."""
+        from irkit.errors import InputError
+
+        typed = text.strip()
+        active = [m for m in self.members.values() if m.active]
+        by_name = [m for m in active if m.name == typed]
+        if len(by_name) > 1:
+            raise InputError(
+                f"{what} {typed!r}: {len(by_name)} members have that name; give a "
+                f"fingerprint prefix instead: {describe(by_name)}"
+            )
+        if by_name:
+            return by_name[0]
+        hits = [m for m in active if _prefix_of(typed, m.fingerprint)]
+        if len(hits) > 1:
+            raise InputError(
+                f"{what} {typed!r} matches {len(hits)} members; give more digits: {describe(hits)}"
+            )
+        return hits[0] if hits else None
+
+    def _removed(self, typed: str) -> int | None:
+        for m in self.members.values():
+            if not m.active and (m.name == typed or _prefix_of(typed, m.fingerprint)):
+                return m.removed_seq
+        return None
 
     def may_sign(self, fingerprint: str, kind: str) -> str | None:
         """None when allowed, else the reason it is not."""

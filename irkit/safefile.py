@@ -89,6 +89,56 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         os.close(fd)
 
 
+INPUT_LIMIT = 256 << 20  # a manifest, spec, template, key or PDF: far below this
+
+
+def read_input(
+    path: str | os.PathLike[str], *, what: str = "file", limit: int = INPUT_LIMIT
+) -> bytes:
+    """A file the user named: a symlink is followed (the user chose it), but only a regular
+    file is read, the open never blocks (a FIFO would hang the command, /dev/zero never
+    ends), and no more than `limit` bytes are taken. Any failure is one InputError line."""
+    from irkit.errors import InputError
+
+    name = os.fspath(path)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {name}: {exc.strerror}") from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"cannot read {what} {name}: {what_is(st.st_mode)}, not a file")
+        if st.st_size > limit:
+            raise InputError(
+                f"{what} {name} is too large ({st.st_size:,} bytes, at most {limit:,})"
+            )
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # grew while read
+            raise InputError(f"{what} {name} is too large (at most {limit:,} bytes)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {name}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+
+
+def read_input_text(path: str | os.PathLike[str], *, what: str = "file") -> str:
+    """`read_input` decoded as UTF-8 (one InputError line when it is not)."""
+    from irkit.errors import InputError
+
+    data = read_input(path, what=what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {os.fspath(path)} is not UTF-8 text") from exc
+
+
 def temp_name(target: str) -> str:
     """The hidden temporary name `atomic_write` uses beside `target`."""
     return f".{target}.{os.getpid()}.{os.urandom(4).hex()}.tmp"

@@ -22,6 +22,29 @@ def names_from(entries: Iterable[Entry]) -> dict[str, str]:
     return names
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 event`, `2 events`: a count with its noun agreeing (`many` for irregular ones)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def percent(part: float, whole: float) -> str:
+    """`88.89%`: a share rounded (never truncated) to two decimals, trailing zeros dropped."""
+    if whole <= 0:
+        return "-"
+    text = f"{100 * part / whole:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def shown_value(value: object) -> str:
+    """A field value as a person reads it: `unset` for none, a list comma-separated, text
+    as typed (never Python's `None` or `['a', 'b']`)."""
+    if value is None:
+        return "unset"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return _clip(str(value), 40)
+
+
 def _clip(text: str, width: int = 70) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
@@ -41,7 +64,8 @@ def summarize(e: Entry) -> str:
             items = b.get("items", [])
             ids = f"{items[0]['id']}..{items[-1]['id']}" if len(items) > 1 else items[0]["id"]
             where = f" at {b['location']}" if b.get("location") else ""
-            return f"{len(items)} item(s) {ids}{where}: {_clip(str(b.get('description', '')), 40)}"
+            desc = _clip(str(b.get("description", "")), 40)
+            return f"{plural(len(items), 'item')} {ids}{where}: {desc}"
         case "custody.released":
             return (
                 f"{b['transfer']}: {', '.join(b['items'])} to {b['to'][:24]}… "
@@ -49,10 +73,11 @@ def summarize(e: Entry) -> str:
             )
         case "backup.verified":
             signed = " signed off" if b.get("signed_off") else ""
+            checks = plural(int(str(b.get("checks_failed") or 0)), "check")
             return (
                 f"{b.get('verdict')} {_clip(str(b.get('artifact', '')), 40)}: "
                 f"{b.get('matched')} matched, {b.get('missing')} missing, "
-                f"{b.get('changed')} changed, {b.get('checks_failed')} check(s) failed{signed}"
+                f"{b.get('changed')} changed, {checks} failed{signed}"
             )
         case "custody.accepted":
             failed = [c["item"] for c in b.get("checks", []) if not c["ok"]]
@@ -62,7 +87,8 @@ def summarize(e: Entry) -> str:
             return f"{', '.join(b['items'])} {_clip(str(what), 50)}".strip()
         case "note.added" | "note.corrected":
             prefix = f"corrects #{b.get('corrects')}: " if e.kind == "note.corrected" else ""
-            extra = f" [+{len(b.get('attachments', []))} file(s)]" if b.get("attachments") else ""
+            files = b.get("attachments")
+            extra = f" [+{plural(len(files), 'file')}]" if isinstance(files, list) and files else ""
             secret = " [confidential]" if b.get("confidential") else ""
             return prefix + _clip(str(b.get("text", ""))) + extra + secret
         case "note.witnessed":
@@ -89,7 +115,12 @@ def incident_summary(kind: str, b: dict[str, object]) -> str:
             return f"state {b.get('old')} -> {b.get('new')}{wait}{code}{how}: {why}"
         case "field":
             prio = f" => priority {b['priority']}" if b.get("priority") is not None else ""
-            return f"{b.get('field')}: {b.get('old')!r} -> {b.get('new')!r}{prio}: {why}"
+            new = shown_value(b.get("new"))
+            if b.get("assignee"):
+                new += f" [{str(b['assignee'])[:24]}]"
+            elif b.get("external"):
+                new += " (not a case member)"
+            return f"{b.get('field')}: {shown_value(b.get('old'))} -> {new}{prio}: {why}"
         case "linked":
             return f"{b.get('action', 'add')} {b.get('link')} link {b.get('ref')}: {why}"
         case "escalated":
@@ -97,7 +128,8 @@ def incident_summary(kind: str, b: dict[str, object]) -> str:
             where += f" {b['team']}" if b.get("team") else ""
             return f"{b.get('kind')} escalation to {where.strip()} ({b.get('trigger')}): {why}"
         case "acknowledged":
-            return f"acknowledges escalation #{b.get('escalation')}"
+            own = f" (their own: {_clip(str(b['self_ack']), 40)})" if b.get("self_ack") else ""
+            return f"acknowledges escalation #{b.get('escalation')}{own}"
         case "consent":
             return (
                 f"consent {b.get('action')} by {b.get('by')} for {_clip(str(b.get('scope')), 40)}"

@@ -73,8 +73,10 @@ def parse_user_time(text: str, *, now: datetime | None = None) -> datetime:
     """Read a time typed by a responder in a hurry.
 
     Accepts ISO 8601 with or without zone (without: the machine's local zone, made explicit),
-    `HH:MM` / `HH:MM:SS` (today, local), and `-15m` / `-2h` (relative to now). The result
-    lies in the accepted range (1970 to 9998, UTC), else InputError.
+    `HH:MM` / `HH:MM:SS` (today, local), and `-15m` / `+3d` (relative to now: s, m, h, d,
+    w). A local time the clocks skip (the spring-forward gap) is refused, and one they show
+    twice (the fall-back hour) is refused unless an offset says which: irkit never guesses
+    an hour. The result lies in the accepted range (1970 to 9998, UTC), else InputError.
     """
     try:
         return check_range(_parse_user_time(text, now), text)
@@ -87,31 +89,100 @@ def parse_user_time(text: str, *, now: datetime | None = None) -> datetime:
 def _parse_user_time(text: str, now: datetime | None) -> datetime:
     raw = text.strip()
     current = now or datetime.now(UTC)
-    rel = re.fullmatch(r"-(\d{1,15})([smhd])", raw)
+    rel = re.fullmatch(r"([-+])(\d{1,15})([smhdw])", raw)
     if rel:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
-        return current - timedelta(**{unit: int(rel.group(1))})
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+        step = timedelta(**{unit[rel.group(3)]: int(rel.group(2))})
+        return current - step if rel.group(1) == "-" else current + step
     clock_only = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", raw)
     if clock_only:
         local_now = current.astimezone()
         hour, minute = int(clock_only.group(1)), int(clock_only.group(2))
         second = int(clock_only.group(3) or 0)
         try:
-            return local_now.replace(hour=hour, minute=minute, second=second, microsecond=0)
+            naive = local_now.replace(
+                hour=hour, minute=minute, second=second, microsecond=0, tzinfo=None
+            )
         except ValueError as exc:
             raise InputError(f"invalid time {text!r}: {exc}") from exc
+        return _local(naive, text)
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00") if raw.endswith("Z") else raw)
     except ValueError as exc:
         raise InputError(
-            f"invalid time {text!r}: use ISO 8601 (2026-11-22T14:05+01:00), HH:MM, or -15m"
+            f"invalid time {text!r}: use ISO 8601 (2026-11-22T14:05+01:00), HH:MM, -15m or +3d"
         ) from exc
     if parsed.tzinfo is None:
-        try:
-            parsed = parsed.astimezone()  # local zone, recorded explicitly
-        except ValueError as exc:  # 0001-01-01 east of UTC: year 0
-            raise OverflowError(str(exc)) from exc
+        return _local(parsed, text)
     return parsed
+
+
+def _local(naive: datetime, text: str) -> datetime:
+    """`naive` read as a wall-clock time in the machine's zone, made explicit; refused when
+    the clocks skip it or show it twice (PEP 495's fold tells the two readings apart)."""
+    try:
+        first = naive.replace(fold=0).astimezone()
+        second = naive.replace(fold=1).astimezone()
+    except ValueError as exc:  # 0001-01-01 east of UTC: year 0
+        raise OverflowError(str(exc)) from exc
+    if first.utcoffset() == second.utcoffset():
+        return first
+    shown = naive.isoformat(timespec="minutes" if naive.second == 0 else "seconds")
+    if first.replace(tzinfo=None) != naive or second.replace(tzinfo=None) != naive:
+        raise InputError(
+            f"invalid time {text!r}: {shown} does not exist in the local time zone "
+            f"({first.tzname()}/{second.tzname()}): the clocks skip that hour",
+            hint="give the time as a clock showed it (before or after the jump), or with an "
+            f"explicit offset such as {_with_offset(naive, first)}",
+        )
+    early, late = sorted((first, second), key=lambda m: m.astimezone(UTC))
+    raise InputError(
+        f"invalid time {text!r}: {shown} happens twice in the local time zone (the clocks "
+        f"go back): give {_with_offset(naive, early)} for the first ({early.tzname()}) or "
+        f"{_with_offset(naive, late)} for the second ({late.tzname()})"
+    )
+
+
+def _with_offset(naive: datetime, zoned: datetime) -> str:
+    spec = "minutes" if naive.second == 0 else "seconds"
+    return naive.replace(tzinfo=zoned.tzinfo).isoformat(timespec=spec)
+
+
+FUTURE_GRACE = timedelta(minutes=5)  # clocks of two laptops disagree by this much
+
+
+def check_past(moment: datetime, text: str, *, now: datetime | None = None) -> datetime:
+    """`moment`, or InputError when it lies ahead of now (more than FUTURE_GRACE): an event
+    time records what already happened, so `14:05` typed at 08:06 is a slip, not a plan.
+    Callers let `--future` skip this."""
+    current = now or datetime.now(UTC)
+    if moment <= current + FUTURE_GRACE:
+        return moment
+    ahead = moment - current
+    hours, rest = divmod(int(ahead.total_seconds()), 3600)
+    span = f"{hours} h {rest // 60} min" if hours < 48 else f"{hours // 24} days"
+    hint = "give the date too (e.g. yesterday's), or --future if it really lies ahead"
+    if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", text.strip()):
+        yesterday = (moment - timedelta(days=1)).astimezone()
+        hint = (
+            f"{text.strip()} today has not happened yet; yesterday's is "
+            f"{yesterday.isoformat(timespec='minutes')}; --future if it really lies ahead"
+        )
+    raise InputError(
+        f"event time {text!r} is {span} in the future ({display_moment(moment)})", hint=hint
+    )
+
+
+def display(text: str) -> str:
+    """A recorded time for people, in the one format the CLI shows: UTC to the second,
+    `2026-11-22 22:31:07 UTC` (the JSON output keeps the recorded text exactly). Text that
+    is not a time is returned as is."""
+    moment = zoned_instant(text)
+    return text if moment is None else display_moment(moment)
+
+
+def display_moment(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def format_zoned(moment: datetime) -> str:

@@ -68,9 +68,10 @@ class VerifyReport(BaseModel):
     trusted: list[str]
     root: str  # hex Merkle root over all complete entries
     checkpoints: list[CheckpointResult]
-    content_checked: int
+    content_checked: int  # stored files re-hashed: attachments, manifests... (by digest)
     problems: list[Problem]
     warnings: list[Problem]
+    evidence_checked: int = 0  # evidence items re-checked (copies re-hashed, references too)
     # Entries no consistent kept checkpoint (--checkpoint) covers: the tail a holder of the
     # case could drop or rewrite unnoticed. Entries `covered`..`entries - 1`.
     covered: int = 0
@@ -150,6 +151,7 @@ RULES: dict[str, str] = {
     },
 }
 RULES["backup.verified"] = "irkit.backup:verify_rule"
+RULES["backup.manifest"] = "irkit.backup:manifest_rule"
 RULES["report.exported"] = "irkit.report.export:verify_rule"
 FINISHERS: list[str] = [
     "irkit.evidence:verify_finish",
@@ -422,6 +424,7 @@ def _verify(
         covered=covered,
         uncovered=n - covered,
         content_checked=checked,
+        evidence_checked=int(ctx.state.get("evidence", {}).get("rechecked", 0)),
         problems=problems,
         warnings=warnings,
     )

@@ -6,6 +6,7 @@ Subcommands load lazily so that `irkit note add` imports only what it uses.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import click
@@ -88,6 +89,15 @@ class LazyGroup(IrkitGroup):
     is_eager=True,
     callback=lambda ctx, param, value: _common.set_debug(value),
     help="Show the traceback of an internal error (also IRKIT_DEBUG=1).",
+)
+@click.option(
+    "--case",
+    "case_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    expose_value=False,
+    callback=lambda ctx, param, value: _common.set_global_case(value),
+    help="The case folder for the command that follows (like git -C; a command's own "
+    "--case wins, then this, then $IRKIT_CASE, then the folder you are in).",
 )
 def cli() -> None:
     """irkit: incident records that hold up later.

@@ -174,6 +174,29 @@ def default_key_path() -> Path:
     return app_dir() / DEFAULT_KEY_NAME
 
 
+_GLOBAL_CASE: list[Path] = []
+
+
+def set_global_case(value: Path | None) -> None:
+    """`irkit --case DIR COMMAND` (as `git -C`): the case for whichever command follows."""
+    _GLOBAL_CASE.clear()
+    if value is not None:
+        _GLOBAL_CASE.append(value)
+
+
+def case_value(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A command's own --case wins, then the global `irkit --case`, then $IRKIT_CASE."""
+    from click.core import ParameterSource
+
+    if _GLOBAL_CASE and ctx.get_parameter_source(param.name or "") in (
+        ParameterSource.ENVIRONMENT,
+        ParameterSource.DEFAULT,
+        None,
+    ):
+        return _GLOBAL_CASE[0]
+    return value
+
+
 def case_option(func: F) -> F:
     from pathlib import Path
 
@@ -182,7 +205,9 @@ def case_option(func: F) -> F:
         "case_dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar="IRKIT_CASE",
-        help="Case folder (default: $IRKIT_CASE, else search upward from here).",
+        callback=case_value,
+        help="Case folder (default: `irkit --case DIR`, $IRKIT_CASE, else search upward "
+        "from here).",
     )(func)
 
 
@@ -226,25 +251,29 @@ def secret(name: str) -> str | None:
 
 
 def passphrase_source(
-    passphrase_file: Path | None, *, confirm: bool = False
+    passphrase_file: Path | None,
+    *,
+    confirm: bool = False,
+    env: str = "IRKIT_PASSPHRASE",
+    prompt: str = "Key passphrase",
 ) -> Callable[[], str | None]:
-    """Where a passphrase comes from: a file, $IRKIT_PASSPHRASE, else a terminal prompt."""
+    """Where a passphrase comes from: a file, $IRKIT_PASSPHRASE (or `env`), else a terminal
+    prompt. A second key (a witness's) names its own variable and prompt."""
 
     def get() -> str | None:
         if passphrase_file is not None:
-            try:
-                text = passphrase_file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise InputError(f"cannot read passphrase file {passphrase_file}") from exc
+            from irkit.safefile import read_input_text
+
+            text = read_input_text(passphrase_file, what="passphrase file")
             return text.rstrip("\r\n")
-        env = secret("IRKIT_PASSPHRASE")
-        if env is not None:
-            if has_surrogates(env):
-                raise InputError("IRKIT_PASSPHRASE is not valid UTF-8")
-            return env
+        given = secret(env)
+        if given is not None:
+            if has_surrogates(given):
+                raise InputError(f"{env} is not valid UTF-8")
+            return given
         if sys.stdin.isatty():
             value: str = click.prompt(
-                "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+                prompt, hide_input=True, confirmation_prompt=confirm, err=True
             )
             return value
         return None

@@ -91,7 +91,7 @@ def member_add_cmd(
 
 
 @member_group.command("remove")
-@click.argument("fingerprint")
+@click.argument("fingerprint", metavar="MEMBER")
 @click.option("--reason", required=True, help="Why the key may no longer sign.")
 @case_option
 @key_options
@@ -102,13 +102,16 @@ def member_remove_cmd(
     key_path: Path | None,
     passphrase_file: Path | None,
 ) -> None:
-    """Remove a member: later entries signed by that key fail verification."""
+    """Remove MEMBER (exact name, fingerprint prefix of 8+ hex digits, or fingerprint):
+    later entries signed by that key fail verification. Refused while they hold evidence."""
     from irkit.case import remove_member
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = remove_member(case, signer, fingerprint, reason=reason)
-    click.echo(safe(f"#{entry.seq} removed {fingerprint}"))
+    removed = entry.body["fingerprint"]
+    name = case.roster().members[removed].name
+    click.echo(safe(f"#{entry.seq} removed {name} {removed}"))
 
 
 @member_group.command("list")
@@ -143,7 +146,12 @@ def member_list_cmd(case_dir: Path | None, as_json: bool) -> None:
 
 
 @click.command("log")
-@click.option("--kind", "kinds_", multiple=True, help="Only entries of this kind (repeatable).")
+@click.option(
+    "--kind",
+    "kinds_",
+    multiple=True,
+    help="Only entries of this kind or family (note.added, note, custody.*; repeatable).",
+)
 @case_option
 @json_option
 def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> None:
@@ -151,17 +159,26 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
 
     This reads without verifying; run `irkit verify` to check signatures and the chain.
     """
+    from irkit import kinds
     from irkit.summary import names_from, summarize
+    from irkit.timefmt import display
 
+    wanted = kinds.select(kinds_) if kinds_ else None  # a typo is refused, kinds listed
     case = open_case(case_dir)
     result = case.read_entries()  # open_case warns about any line left out
-    entries = [e for e in result.entries if not kinds_ or e.kind in kinds_]
+    entries = [e for e in result.entries if wanted is None or e.kind in wanted]
     if as_json:
         print_json([e.to_json() for e in entries])
         return
     names = names_from(result.entries)
     if not entries:
-        raise InputError("no entries match") if kinds_ else InputError("the journal is empty")
+        if not kinds_:
+            raise InputError("the journal is empty")
+        present = sorted({e.kind for e in result.entries})
+        raise InputError(
+            f"no entries of kind {', '.join(kinds_)}; kinds in this journal: {', '.join(present)}"
+        )
     for e in entries:
         who = names.get(e.actor, short_fp(e.actor))
-        click.echo(safe(f"#{e.seq:<5} {e.recorded}  {e.kind:<16} {who:<20} {summarize(e)}"))
+        shown = display(e.recorded)
+        click.echo(safe(f"#{e.seq:<5} {shown}  {e.kind:<16} {who:<20} {summarize(e)}"))

@@ -15,6 +15,7 @@ from irkit._cli._common import (
     key_options,
     load_signer,
     open_case,
+    passphrase_source,
     print_json,
     short_fp,
 )
@@ -37,7 +38,13 @@ def custody_group() -> None:
 
 @custody_group.command("release")
 @click.argument("items", nargs=-1, required=True)
-@click.option("--to", "to", required=True, help="Receiver's key fingerprint (a case member).")
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="MEMBER",
+    help="The receiver: a member's exact name, fingerprint prefix (8+ hex) or fingerprint.",
+)
 @click.option("--purpose", required=True, help="Why it changes hands (e.g. 'lab analysis').")
 @click.option("--location", help="Where the hand-over happens.")
 @click.option("--method", help="How it travels (in person, courier, sealed bag no. ...).")
@@ -113,6 +120,7 @@ def check_cmd(
     entry = custody.check(open_case(case_dir), load_signer(key_path, passphrase_file), items)
     for c in entry.body["checks"]:
         echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
+    _print_entry(entry)
 
 
 @custody_group.command("store")
@@ -143,7 +151,12 @@ def _final(kind: str):  # type: ignore[no-untyped-def]
     @click.option(
         "--witness-key",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="A witness's key file: they sign the same statement.",
+        help="A witness's key file (a case member): they sign the same statement.",
+    )
+    @click.option(
+        "--witness-passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The witness key's passphrase (else $IRKIT_WITNESS_PASSPHRASE or a prompt).",
     )
     @case_option
     @key_options
@@ -151,6 +164,7 @@ def _final(kind: str):  # type: ignore[no-untyped-def]
         items: tuple[str, ...],
         reason: str,
         witness_key: Path | None,
+        witness_passphrase_file: Path | None,
         case_dir: Path | None,
         key_path: Path | None,
         passphrase_file: Path | None,
@@ -158,7 +172,18 @@ def _final(kind: str):  # type: ignore[no-untyped-def]
         from irkit import custody
         from irkit.keys import load_signer as load_key
 
-        witness = load_key(witness_key, lambda: None) if witness_key else None
+        if witness_passphrase_file is not None and witness_key is None:
+            raise InputError("--witness-passphrase-file needs --witness-key")
+        witness = None
+        if witness_key is not None:
+            witness = load_key(
+                witness_key,
+                passphrase_source(
+                    witness_passphrase_file,
+                    env="IRKIT_WITNESS_PASSPHRASE",
+                    prompt=f"Passphrase of the witness key {witness_key}",
+                ),
+            )
         _print_entry(
             custody.finish(
                 open_case(case_dir),
@@ -233,7 +258,9 @@ def echo_chain(rows: list[dict[str, Any]], names: dict[str, str]) -> None:
         )
         moved = f"  from: {who(r['from'])}" if r["from"] else ""
         moved += f"  to: {who(r['to'])}" if r["to"] else ""
+        from irkit.timefmt import display
+
         echo(
-            f"#{r['seq']:<4} {r['time']}  {r['event']:<18} by {who(r['by'])}{moved}  "
+            f"#{r['seq']:<4} {display(r['time'])}  {r['event']:<18} by {who(r['by'])}{moved}  "
             f"sig: {r['signature']}  {extra}".rstrip()
         )

@@ -18,6 +18,7 @@ from irkit._cli._common import (
     tune_allocator,
 )
 from irkit.errors import InputError, ProblemsFound
+from irkit.summary import plural
 
 
 @click.group("evidence", cls=IrkitGroup)
@@ -30,6 +31,12 @@ def evidence_group() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--description", help="What this is (e.g. 'auth logs from web-01').")
 @click.option("--location", help="Where it was collected (site, room, rack).")
+@click.option(
+    "--source-host",
+    metavar="HOST",
+    help="The system the files come from (e.g. web-01); the collecting machine's own name "
+    "is recorded too.",
+)
 @click.option(
     "--by-reference",
     is_flag=True,
@@ -49,6 +56,7 @@ def collect_cmd(
     paths: tuple[Path, ...],
     description: str | None,
     location: str | None,
+    source_host: str | None,
     by_reference: bool,
     md5: bool,
     confidential: bool,
@@ -72,6 +80,7 @@ def collect_cmd(
         by_reference=by_reference,
         md5=md5,
         confidential=confidential,
+        source_host=source_host,
     )
     if as_json:
         print_json(entry.to_json())
@@ -82,8 +91,8 @@ def collect_cmd(
         target = f" -> {skip['target']}" if skip.get("target") else ""
         echo(f"skipped {skip['what']}: {skip['path']}{target} (recorded, not collected)", err=True)
     skipped = len(entry.body.get("skipped", []))
-    note = f", {skipped} non-regular path(s) recorded as skipped" if skipped else ""
-    echo(f"#{entry.seq} collected {len(entry.body['items'])} item(s){note}")
+    note = f", {plural(skipped, 'non-regular path')} recorded as skipped" if skipped else ""
+    echo(f"#{entry.seq} collected {plural(len(entry.body['items']), 'item')}{note}")
 
 
 @evidence_group.command("list")
@@ -114,7 +123,8 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
     from irkit.evidence import inventory
     from irkit.summary import names_from
 
-    entries = open_case(case_dir).read_entries().entries
+    case = open_case(case_dir)
+    entries = case.read_entries().entries
     item = inventory(entries).items.get(item_id)
     if item is None:
         raise InputError(f"no such item: {item_id}")
@@ -123,9 +133,14 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
         "id": item.id,
         "collected_in": item.seq,
         "collected_at": item.collected.recorded,
+        # where the verified copy lives (`irkit evidence export` copies it out)
+        "stored_at": (
+            str(case.store.path_for(item.body["sha256"])) if item.body["stored"] else None
+        ),
         "collected_by": names.get(item.collected.actor, item.collected.actor),
         "collector_key": item.collected.actor,
-        "host": item.collected.body["host"],
+        "source_host": item.collected.body.get("source_host"),
+        "collector_host": item.collected.body["host"],
         "location": item.location,
         "description": item.description,
         **item.body,
@@ -136,9 +151,13 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
     if as_json:
         print_json(dict(info, custody=rows))
         return
+    from irkit.timefmt import display
+
     for key, value in info.items():
         if value is not None:
             shown = f"{value:o}" if key == "mode" else value
+            if key in ("collected_at", "mtime", "ctime", "atime"):
+                shown = display(str(value))
             echo(f"{key + ':':15}{shown}")
     from irkit._cli.custodycmd import echo_chain
 
@@ -165,4 +184,33 @@ def check_cmd(item_ids: tuple[str, ...], case_dir: Path | None, as_json: bool) -
             echo(f"{item_id}: {'OK' if problem is None else 'FAILED: ' + problem}")
     bad = [i for i, p in results if p is not None]
     if bad:
-        raise ProblemsFound(f"{len(bad)} item(s) failed: {', '.join(bad)}")
+        raise ProblemsFound(f"{plural(len(bad), 'item')} failed: {', '.join(bad)}")
+
+
+@evidence_group.command("export")
+@click.argument("item_id")
+@click.option(
+    "-o",
+    "--output",
+    "dest",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write the copy: a file, or a folder (the item keeps its original name).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing file at the destination.")
+@case_option
+@json_option
+def export_cmd(item_id: str, dest: Path, force: bool, case_dir: Path | None, as_json: bool) -> None:
+    """Copy ITEM out of the store, verified: the bytes written must hash to the recorded
+    SHA-256 (else nothing is left behind, exit 1). Written whole or not at all; an existing
+    file is replaced only with --force. Work on the copy, never on the store (NIST SP
+    800-86). Reading the store records nothing in the journal."""
+    from irkit.evidence import export_item
+
+    done = export_item(open_case(case_dir), item_id, dest, force=force)
+    if as_json:
+        print_json(
+            {"item": done.item, "path": str(done.path), "sha256": done.sha256, "size": done.size}
+        )
+        return
+    echo(f"{done.item} -> {done.path}  sha256:{done.sha256} verified ({done.size:,} bytes)")

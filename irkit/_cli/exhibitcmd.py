@@ -18,6 +18,7 @@ from irkit._cli._common import (
     warn,
 )
 from irkit.errors import InputError, ProblemsFound
+from irkit.safefile import read_input
 
 
 @click.group("exhibit", cls=IrkitGroup)
@@ -61,7 +62,7 @@ def create_cmd(
     case = open_case(case_dir)
     issued = None
     if checkpoint_file is not None:
-        note = checkpoint_file.read_bytes()
+        note = read_input(checkpoint_file, what="checkpoint")
     else:
         issued = checkpoint.sign(case, load_signer(key_path, passphrase_file))
         note = issued.note
@@ -90,13 +91,19 @@ def create_cmd(
 def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
     """Check an exhibit on its own. Exit 0 when every entry is proven, 1 otherwise."""
     from irkit import exhibit
-    from irkit.keys import is_fingerprint
+    from irkit.keys import full_fingerprint
     from irkit.summary import names_from, summarize
 
+    anchors = []
     for value in trust:
-        if not is_fingerprint(value):
-            raise InputError(f"--trust {value!r} is not an ed25519:<hex> fingerprint")
-    report = exhibit.verify(file.read_bytes(), trust)
+        whole = full_fingerprint(value)
+        if whole is None:
+            raise InputError(
+                f"--trust {value!r} is not a whole fingerprint (ed25519:<64 hex> or the 64 "
+                "hex digits)"
+            )
+        anchors.append(whole)
+    report = exhibit.verify(read_input(file, what="exhibit"), tuple(anchors))
     if as_json:
         print_json(
             {

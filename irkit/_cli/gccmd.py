@@ -9,6 +9,7 @@ import click
 
 from irkit._cli._common import case_option, echo, json_option, open_case, print_json
 from irkit.errors import InputError
+from irkit.summary import plural
 
 
 @click.command("gc")
@@ -51,4 +52,4 @@ def gc_cmd(dry_run: bool, scratch_idle: float, case_dir: Path | None, as_json: b
         else:
             echo(f"{'would free' if dry_run else 'freed'} {human_size(result.freed)}")
     if result.failed:
-        raise InputError(f"{len(result.failed)} leftover(s) could not be removed")
+        raise InputError(f"{plural(len(result.failed), 'leftover')} could not be removed")

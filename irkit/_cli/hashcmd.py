@@ -114,8 +114,9 @@ def hash_cmd(
     chosen = hashing.check_algorithms(algorithms.split(","))
     expected: dict[bytes, str] = {}
     if audit_file is not None:
-        with open(audit_file, "rb") as fh:
-            algorithm, expected = manifests.load(fh.read())
+        from irkit.safefile import read_input
+
+        algorithm, expected = manifests.load(read_input(audit_file, what="manifest"))
         chosen = (algorithm,)
     roots = [os.fsencode(p) for p in paths]
     records = hashing.iter_hash_paths(
@@ -185,4 +186,6 @@ def hash_cmd(
     _show_notes(notes)
     trouble = sum(1 for is_trouble, _ in notes if is_trouble)
     if trouble:
-        raise ProblemsFound(f"{trouble} path(s) could not be hashed reliably")
+        from irkit.summary import plural
+
+        raise ProblemsFound(f"{plural(trouble, 'path')} could not be hashed reliably")

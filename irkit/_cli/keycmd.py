@@ -46,6 +46,11 @@ def key_group() -> None:
     is_flag=True,
     help="Store the key unencrypted (anyone who copies the file can sign as you).",
 )
+@click.option(
+    "--weak-passphrase",
+    is_flag=True,
+    help="Accept a passphrase shorter than 8 characters (a throwaway key).",
+)
 @json_option
 def generate_cmd(
     name: str,
@@ -53,9 +58,13 @@ def generate_cmd(
     out: Path | None,
     passphrase_file: Path | None,
     no_passphrase: bool,
+    weak_passphrase: bool,
     as_json: bool,
 ) -> None:
-    """Create a new signing key (file mode 0600, passphrase-protected by default)."""
+    """Create a new signing key (file mode 0600, passphrase-protected by default).
+
+    The passphrase needs at least 8 characters (NIST SP 800-63B) unless --weak-passphrase.
+    """
     from irkit import keys
     from irkit.timefmt import format_utc, system_clock
 
@@ -71,6 +80,11 @@ def generate_cmd(
             raise InputError(
                 "no passphrase given: set IRKIT_PASSPHRASE, use --passphrase-file, run in a "
                 "terminal, or choose --no-passphrase"
+            )
+        weak = keys.passphrase_problem(passphrase)
+        if weak is not None and passphrase and not weak_passphrase:
+            raise InputError(
+                weak, hint="choose a longer one, or pass --weak-passphrase for a throwaway key"
             )
     signer = keys.generate(name, role)
     keys.write_key_file(path, signer, passphrase, created=format_utc(system_clock()))

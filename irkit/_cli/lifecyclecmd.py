@@ -12,6 +12,7 @@ import click
 from irkit._cli._common import (
     IrkitGroup,
     case_option,
+    case_value,
     echo,
     json_option,
     key_options,
@@ -94,9 +95,10 @@ def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None
     from irkit.summary import names_from
 
     case = open_case(case_dir)
-    entries = case.read_entries().entries
-    inc = lifecycle.fold(entries)
     now = _now(now_text)
+    # as at means as at: nothing recorded after `now` counts
+    entries = lifecycle.as_at(case.read_entries().entries, now)
+    inc = lifecycle.fold(entries)
     view = lifecycleview.dashboard(
         case.info, inc, lifecycle.clocks(inc, now), now, names_from(entries)
     )
@@ -137,10 +139,9 @@ def configure_cmd(
     if preset and settings_file:
         raise InputError("give --preset or --file, not both")
     if settings_file is not None:
-        try:
-            text = settings_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read settings file {settings_file}") from exc
+        from irkit.safefile import read_input_text
+
+        text = read_input_text(settings_file, what="settings file")
         chosen = settings.settings_from_toml(text, zone)
     else:
         chosen = settings.preset(preset or "itil3", zone or "UTC")
@@ -208,12 +209,30 @@ def assign_cmd(
     passphrase_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Give the incident to WHO (a name or team). A new incident becomes `assigned`."""
+    """Give the incident to WHO: a member (exact name, fingerprint prefix of 8+ hex digits,
+    or fingerprint), recorded with their fingerprint, or a team or outsider, recorded as
+    not a member. A new incident becomes `assigned`."""
     from irkit import desk
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.set_field(case, signer, "assignee", who, reason=reason or "assigned"), as_json)
+    entries = desk.set_field(case, signer, "assignee", who, reason=reason or "assigned")
+    _warn_external(case, entries, as_json)
+    _done(entries, as_json)
+
+
+def _warn_external(case: Any, entries: list[Any], as_json: bool) -> None:
+    """Say so when an assignee matched no member: a typo reads the same as an outsider."""
+    from irkit._cli._common import warn
+    from irkit.roster import describe
+
+    body = entries[0].body
+    if body.get("field") == "assignee" and body.get("external") and not as_json:
+        active = [m for m in case.roster().members.values() if m.active]
+        warn(
+            f"{body['new']!r} is not a member of this case: recorded as outside the case "
+            f"(members: {describe(active)})"
+        )
 
 
 @case_group.command("set", short_help="Record impact, urgency, severity, category, assets...")
@@ -243,10 +262,9 @@ def set_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(
-        desk.set_field(case, signer, field, value, reason=reason, confidential=confidential),
-        as_json,
-    )
+    entries = desk.set_field(case, signer, field, value, reason=reason, confidential=confidential)
+    _warn_external(case, entries, as_json)
+    _done(entries, as_json)
 
 
 @case_group.command("link", short_help="Link related incident, problem, change, known error.")
@@ -345,21 +363,28 @@ def escalate_cmd(
 @case_group.command("ack", short_help="Take an escalation handed to you (by entry number).")
 @click.argument("escalation", type=int)
 @click.option("--note", help="Anything to add.")
+@click.option(
+    "--self-ack",
+    metavar="REASON",
+    help="You raised this escalation and take it yourself: say why (recorded).",
+)
 @_writer
 def ack_cmd(
     escalation: int,
     note: str | None,
+    self_ack: str | None,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Acknowledge escalation ESCALATION (its entry number): you have taken it."""
+    """Acknowledge escalation ESCALATION (its entry number): you, the signing member, have
+    taken it. Whoever raised it needs --self-ack REASON."""
     from irkit import desk
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    _done(desk.acknowledge(case, signer, escalation, note=note), as_json)
+    _done(desk.acknowledge(case, signer, escalation, note=note, self_ack=self_ack), as_json)
 
 
 @case_group.group("consent", cls=IrkitGroup, short_help="Customer permission to access/share data.")
@@ -651,6 +676,7 @@ def followup_done_cmd(
     "case_dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="IRKIT_CASE",
+    callback=case_value,
     help="The case when no FOLDERS are given.",
 )
 @json_option
@@ -665,6 +691,7 @@ def kpi_cmd(
     from irkit import kpi
     from irkit.case import MARKER_NAME
     from irkit.sla import format_duration
+    from irkit.summary import plural
 
     roots: list[Path] = []
     for folder in folders:
@@ -699,10 +726,49 @@ def kpi_cmd(
             f"{dur(r.pending):>12} {r.breaches:>6} {r.reopens:>6} "
             f"{'yes' if r.first_contact_resolution else 'no'}"
         )
+    fcr = "-" if result["fcr_percent"] is None else f"{result['fcr_percent']:g}%"
+    mean = result["satisfaction_mean"]
     echo(
-        f"{result['cases']} case(s), {result['resolved']} resolved; MTTA {dur(result['mtta'])}, "
-        f"MTTR {dur(result['mttr_business'])} business; pending {dur(result['pending_total'])}; "
-        f"breaches {result['breaches']} (internal {result['internal_breaches']}); "
-        f"reopens {result['reopens']}; FCR "
-        + ("-" if result["fcr_percent"] is None else f"{result['fcr_percent']}%")
+        f"{plural(result['cases'], 'case')}, {result['resolved']} resolved; "
+        f"MTTA {dur(result['mtta'])}, MTTR {dur(result['mttr_business'])} business; "
+        f"pending {dur(result['pending_total'])}; "
+        f"SLA breaches {result['breaches']} customer + {result['internal_breaches']} internal "
+        f"(tier); {plural(result['reopens'], 'reopen')}; FCR {fcr}"
+        + (f"; satisfaction {mean:g}/5" if mean is not None else "")
     )
+
+
+@case_group.command("list", short_help="The cases under a folder: id, state, priority, title.")
+@click.argument(
+    "folder", required=False, type=click.Path(file_okay=False, path_type=Path), default="."
+)
+@json_option
+def list_cmd(folder: Path, as_json: bool) -> None:
+    """The cases at or below FOLDER (default: here), up to four levels down: id, state,
+    priority, last activity, title and path. A case that cannot be read is listed with
+    the reason (and the command exits 1), never skipped silently."""
+    from dataclasses import asdict
+
+    from irkit.caselist import list_cases
+    from irkit.errors import ProblemsFound
+    from irkit.timefmt import display
+
+    rows = list_cases(folder)
+    if as_json:
+        print_json([asdict(r) for r in rows])
+    elif not rows:
+        echo(f"no cases under {folder}")
+    else:
+        echo(f"{'case':<20} {'state':<12} {'P':<2} {'last activity':<24} title  (path)")
+        for r in rows:
+            if r.problem is not None:
+                echo(f"{'?':<20} {'unreadable':<12} {'-':<2} {'-':<24} {r.problem}  ({r.path})")
+                continue
+            last = display(r.last_activity) if r.last_activity else "-"
+            echo(
+                f"{r.case_id or '?':<20} {r.state or '?':<12} {r.priority or '-'!s:<2} "
+                f"{last:<24} {r.title}  ({r.path})"
+            )
+    bad = [r.path for r in rows if r.problem is not None]
+    if bad:
+        raise ProblemsFound(f"{len(bad)} case folder(s) could not be read: {', '.join(bad)}")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from irkit._cli._common import short_fp
 from irkit.case import CaseInfo
 from irkit.lifecycle import Clocks, Incident
 from irkit.sla import ClockReading, format_duration, seconds
-from irkit.summary import summarize
+from irkit.summary import percent, summarize
 from irkit.timefmt import format_utc
 
 
@@ -27,6 +27,7 @@ def _clock(r: ClockReading, zone: str | None) -> dict[str, Any]:
         "elapsed_s": seconds(r.elapsed),
         "left_s": seconds(r.left),
         "permille": r.permille,
+        "percent": round(100 * r.elapsed / r.target, 2) if r.target > timedelta(0) else None,
         "deadline": format_utc(r.deadline) if r.deadline else None,
         "deadline_local": deadline_local,
         "stopped": format_utc(r.stopped) if r.stopped else None,
@@ -60,6 +61,7 @@ def dashboard(
         "priority": inc.priority,
         "priority_name": target_name,
         "settings": settings.preset if settings else "itil3 (built-in default, UTC)",
+        "configured": settings is not None,
         "fields": inc.fields,
         "calendar": calendar,
         "zone": zone,
@@ -136,8 +138,13 @@ def render(v: dict[str, Any]) -> list[str]:
             out.append("  " + _clock_line(c))
         if v["missed_updates"]:
             out.append(f"  customer updates missed: {v['missed_updates']}")
+    elif v["configured"]:
+        out.append("SLA clocks: none yet (set impact and urgency)")
     else:
-        out.append("SLA clocks: none yet (need settings, impact and urgency)")
+        out.append(
+            "SLA clocks: none yet (set impact and urgency; the built-in itil3 settings, UTC, "
+            "apply until `irkit case configure`)"
+        )
     open_esc = [e for e in v["escalations"] if e["acknowledged"] is None]
     if v["escalations"]:
         out.append(f"Escalations ({len(open_esc)} not acknowledged)")
@@ -195,7 +202,7 @@ def _clock_line(c: dict[str, Any]) -> str:
         status += " (WARNING)"
     line = (
         f"{c['clock']:<26} {status:<18} used {_dur(c['elapsed_s'])} of "
-        f"{_dur(c['target_s'])} ({c['permille'] / 10:.1f}%)"
+        f"{_dur(c['target_s'])} ({percent(c['elapsed_s'], c['target_s'])})"
     )
     if c["status"] in ("running", "paused", "not-started"):
         line += f", left {_dur(c['left_s'])}"

@@ -47,12 +47,18 @@ def _note_text(text: str | None) -> str:
     return "\n".join(ln for ln in edited.splitlines() if not ln.startswith("#")).strip()
 
 
-def _event_time(value: str | None) -> datetime | None:
+def _event_time(value: str | None, future: bool = False) -> datetime | None:
+    """An event time as typed; one ahead of now is refused unless --future (a note
+    records what happened, so a future time is almost always a slip)."""
     if value is None:
         return None
-    from irkit.timefmt import parse_user_time
+    from irkit.timefmt import check_past, parse_user_time
 
-    return parse_user_time(value)
+    moment = parse_user_time(value)
+    return moment if future else check_past(moment, value)
+
+
+_FUTURE_HELP = "Allow an event time ahead of now (more than 5 minutes), e.g. a planned cut-over."
 
 
 @click.group("note", cls=IrkitGroup)
@@ -71,9 +77,11 @@ def note_group() -> None:
     "-t",
     help=(
         "When it happened: 2026-11-22T14:05+01:00, 14:05 (today, local), or -15m; "
-        "from 1970 to 9998 (UTC). Default: now."
+        "from 1970 to 9998 (UTC). Default: now. A local time the clocks skip or show "
+        "twice (DST) needs its offset."
     ),
 )
+@click.option("--future", is_flag=True, help=_FUTURE_HELP)
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option(
     "--attach",
@@ -95,7 +103,8 @@ def note_group() -> None:
 )
 @click.option(
     "--template",
-    help="Fill a checklist (see `irkit note templates`): asks each field in turn.",
+    help="Fill a checklist: a NAME (see `irkit note templates`; yours in "
+    "$IRKIT_HOME/templates/notes/) or a PATH.toml; asks each field in turn.",
 )
 @click.option(
     "--from-file",
@@ -109,6 +118,7 @@ def note_group() -> None:
 def note_add_cmd(
     text: str | None,
     event_time: str | None,
+    future: bool,
     tags: tuple[str, ...],
     attach: tuple[Path, ...],
     confidential: bool,
@@ -128,13 +138,15 @@ def note_add_cmd(
     from irkit.notes import add_note, note_extras
 
     case = open_case(case_dir)
-    when = _event_time(event_time)
+    when = _event_time(event_time, future)
     fields: list[dict[str, str]] = []
     if answers_file is not None and template is None:
         raise InputError("--from-file goes with --template NAME")
     if template is not None:
         body, fields, template_tags = _template_note(template, answers_file, text)
         tags = tags + template_tags
+        if template.endswith(".toml") or "/" in template:  # a file: the note records its name
+            template = Path(template).stem
     extra = note_extras(links, starred, template, fields)
     signer = load_signer(key_path, passphrase_file)
     if template is None:
@@ -152,7 +164,9 @@ def note_add_cmd(
     if as_json:
         print_json(entry.to_json())
         return
-    click.echo(f"#{entry.seq} note recorded {entry.recorded}")
+    from irkit.timefmt import display
+
+    click.echo(f"#{entry.seq} note recorded {display(entry.recorded)}")
 
 
 def _template_note(
@@ -164,10 +178,9 @@ def _template_note(
     answers: dict[str, str] | None = None
     ask = None
     if answers_file is not None:
-        try:
-            raw = answers_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read answers file {answers_file}") from exc
+        from irkit.safefile import read_input_text
+
+        raw = read_input_text(answers_file, what="answers file")
         answers = notetemplates.answers_from_text(raw)
     elif sys.stdin.isatty():
         click.echo(f"{tpl.title}: {tpl.description}", err=True)
@@ -234,6 +247,7 @@ def note_witness_cmd(
 @click.option(
     "--event-time", "-t", help="Corrected event time, 1970..9998 UTC (default: the original's)."
 )
+@click.option("--future", is_flag=True, help=_FUTURE_HELP)
 @click.option(
     "--attach",
     "attach",
@@ -249,17 +263,22 @@ def note_correct_cmd(
     text: str | None,
     reason: str,
     event_time: str | None,
+    future: bool,
     attach: tuple[Path, ...],
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Correct note SEQ: a new entry; the original stays, shown struck through."""
+    """Correct note SEQ: a new entry; the original stays, shown struck through.
+
+    TEXT is the whole corrected note. When SEQ was already corrected, the correction
+    supersedes its latest version (and says so), so a note has one current version.
+    """
     from irkit.notes import correct_note
 
     case = open_case(case_dir)
-    when = _event_time(event_time)
+    when = _event_time(event_time, future)
     signer = load_signer(key_path, passphrase_file)
     entry = correct_note(
         case, signer, seq, _note_text(text), reason=reason, event_time=when, attach=attach
@@ -267,31 +286,192 @@ def note_correct_cmd(
     if as_json:
         print_json(entry.to_json())
         return
-    click.echo(f"#{entry.seq} corrects #{seq}")
+    target = entry.body["corrects"]
+    latest = "" if target == seq else f" (the latest version of #{seq}, already corrected)"
+    click.echo(f"#{entry.seq} corrects #{target}{latest}")
+
+
+def _filter_options(func: Any) -> Any:
+    """--tag, --author, --since: the filters every note listing takes."""
+    func = click.option(
+        "--since",
+        help="Only notes whose event time is at or after this (2026-11-22, 14:05, -2h).",
+    )(func)
+    func = click.option(
+        "--author",
+        help="Only notes by this member: name, fingerprint prefix (8+ hex) or fingerprint.",
+    )(func)
+    return click.option(
+        "--tag", "tags", multiple=True, help="Only notes with this tag (repeatable: all of them)."
+    )(func)
+
+
+def _selected(
+    case_dir: Path | None,
+    *,
+    text: str | None = None,
+    tags: tuple[str, ...] = (),
+    author: str | None = None,
+    since: str | None = None,
+    current_only: bool = False,
+) -> tuple[list[Any], list[Any]]:
+    """(the notes that match, every note): the timeline, filtered."""
+    from irkit.notes import note_authors, select_notes, timeline
+    from irkit.summary import names_from
+    from irkit.timefmt import parse_user_time
+
+    entries = open_case(case_dir).read_entries().entries
+    items = timeline(entries, names_from(entries))
+    chosen = select_notes(
+        items,
+        text=text,
+        tags=tags,
+        authors=note_authors(entries, author) if author is not None else None,
+        since=parse_user_time(since) if since is not None else None,
+        current_only=current_only,
+    )
+    return chosen, items
+
+
+def _none_match(items: list[Any], tags: tuple[str, ...]) -> str:
+    if not items:
+        return "no notes yet"
+    used = sorted({t for i in items for t in i.tags})
+    known = f" (tags in use: {', '.join(used) if used else 'none'})" if tags else ""
+    return f"no notes match{known}"
 
 
 @click.command("timeline")
+@_filter_options
 @case_option
 @json_option
-def timeline_cmd(case_dir: Path | None, as_json: bool) -> None:
+def timeline_cmd(
+    tags: tuple[str, ...],
+    author: str | None,
+    since: str | None,
+    case_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Notes in event-time order, with the time each was written and by whom."""
     from dataclasses import asdict
 
-    from irkit.notes import timeline
-    from irkit.summary import names_from
-
-    case = open_case(case_dir)
-    result = case.read_entries()
-    items = timeline(result.entries, names_from(result.entries))
+    chosen, items = _selected(case_dir, tags=tags, author=author, since=since)
     if as_json:
-        print_json([asdict(i) for i in items])
+        print_json([asdict(i) for i in chosen])
         return
-    if not items:
-        click.echo("no notes yet")
+    if not chosen:
+        click.echo(_none_match(items, tags))
         return
-    for item in items:
+    for item in chosen:
         for line in _timeline_lines(item):
             click.echo(safe(line))
+
+
+def _list_line(item: Any) -> str:
+    from irkit.timefmt import display
+
+    first = item.text.strip().split("\n", 1)[0]
+    first = first if len(first) <= 60 else first[:59] + "…"
+    tags = f"  [{', '.join(item.tags)}]" if item.tags else ""
+    mark = ""
+    if item.corrected_by:
+        mark = f"  (superseded by #{item.corrected_by[-1]})"
+    elif item.corrects is not None:
+        mark = f"  (corrects #{item.corrects})"
+    return f"#{item.seq:<5} {display(item.event_time)}  {item.author:<16} {first}{tags}{mark}"
+
+
+def _list_notes(chosen: list[Any], items: list[Any], tags: tuple[str, ...], as_json: bool) -> None:
+    from dataclasses import asdict
+
+    if as_json:
+        print_json([asdict(i) for i in chosen])
+        return
+    if not chosen:
+        click.echo(_none_match(items, tags))
+        return
+    for item in chosen:
+        click.echo(safe(_list_line(item)))
+
+
+@note_group.command("list")
+@_filter_options
+@click.option("--all", "show_all", is_flag=True, help="Also versions a correction superseded.")
+@case_option
+@json_option
+def note_list_cmd(
+    tags: tuple[str, ...],
+    author: str | None,
+    since: str | None,
+    show_all: bool,
+    case_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """One line per note, by event time: seq, event time, author, first line, tags.
+
+    Only current versions unless --all; `irkit note show SEQ` shows one note whole.
+    """
+    chosen, items = _selected(
+        case_dir, tags=tags, author=author, since=since, current_only=not show_all
+    )
+    _list_notes(chosen, items, tags, as_json)
+
+
+@note_group.command("search")
+@click.argument("text")
+@_filter_options
+@click.option("--all", "show_all", is_flag=True, help="Also versions a correction superseded.")
+@case_option
+@json_option
+def note_search_cmd(
+    text: str,
+    tags: tuple[str, ...],
+    author: str | None,
+    since: str | None,
+    show_all: bool,
+    case_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Notes whose text contains TEXT (any case), one line each, by event time.
+
+    Only current versions unless --all (a typo fixed by a correction is found in the old
+    version with --all). Exit 1 when none match, as grep does.
+    """
+    from irkit.errors import ProblemsFound
+
+    if not text.strip():
+        raise InputError("give some TEXT to search for")
+    chosen, items = _selected(
+        case_dir, text=text, tags=tags, author=author, since=since, current_only=not show_all
+    )
+    if not chosen and not as_json:
+        raise ProblemsFound(_none_match(items, tags))
+    _list_notes(chosen, items, tags, as_json)
+    if not chosen:
+        raise ProblemsFound("no notes match")
+
+
+@note_group.command("show")
+@click.argument("seq", type=int)
+@case_option
+@json_option
+def note_show_cmd(seq: int, case_dir: Path | None, as_json: bool) -> None:
+    """Note SEQ whole: text, times, author, tags, attachments, links, corrections, witnesses."""
+    from dataclasses import asdict
+
+    chosen, items = _selected(case_dir)
+    found = [i for i in items if i.seq == seq]
+    if not found:
+        from irkit.notes import NOTE_KINDS
+
+        raise InputError(
+            f"entry {seq} is not a note ({', '.join(NOTE_KINDS)}); `irkit note list` shows them"
+        )
+    if as_json:
+        print_json(asdict(found[0]))
+        return
+    for line in _timeline_lines(found[0]):
+        click.echo(safe(line))
 
 
 def _timeline_lines(item: Any) -> list[str]:
@@ -300,9 +480,13 @@ def _timeline_lines(item: Any) -> list[str]:
     mark = "" if item.event_time_given else " (no event time given)"
     if item.event_time_given and not item.event_time_in_range:
         mark = " (event time as recorded, out of range: placed by its written time)"
-    out = [f"{item.event_time}  #{item.seq}  {item.author}{mark}"]
+    from irkit.timefmt import display
+
+    when = display(item.event_time) if item.event_time_in_range else item.event_time
+    out = [f"{when}  #{item.seq}  {item.author}{mark}"]
     out.append(
-        f"    written {item.recorded}" + (f"  tags: {', '.join(item.tags)}" if item.tags else "")
+        f"    written {display(item.recorded)}"
+        + (f"  tags: {', '.join(item.tags)}" if item.tags else "")
     )
     if item.corrects is not None:
         out.append(f"    corrects #{item.corrects}: {item.reason}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from irkit._cli._common import case_option, key_options, load_signer, open_case
+from irkit._cli._common import case_option, echo, key_options, load_signer, open_case
 from irkit.errors import InputError, ProblemsFound
 
 
@@ -15,7 +15,7 @@ from irkit.errors import InputError, ProblemsFound
     "-o",
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the PDF (default: report-CASE.pdf in the current folder).",
+    help="Where to write the PDF (default: reports/report-CASE.pdf in the case folder).",
 )
 @click.option(
     "--template",
@@ -23,7 +23,10 @@ from irkit.errors import InputError, ProblemsFound
     default="incident",
     show_default=True,
     help="Report template: incident (full report with contents), custody (one "
-    "chain-of-custody form per item), backup-signoff.",
+    "chain-of-custody form per item), backup-signoff; a NAME from "
+    "$IRKIT_HOME/templates/reports/; or a PATH.toml of your organisation's own (keys: title, "
+    "organisation, classification, redacted_classification, tlp, reviewers, distribution, "
+    "logo, sections).",
 )
 @click.option(
     "--redact",
@@ -58,7 +61,10 @@ def report_cmd(
 
     case = open_case(case_dir)
     if check_file is not None:
-        result = export.check(case, check_file.read_bytes(), template_name, redact)
+        from irkit.safefile import read_input
+
+        pdf = read_input(check_file, what="PDF", limit=4 << 30)
+        result = export.check(case, pdf, template_name, redact)
         how = (
             f"report.exported entry {result.matched_entry}"
             if result.matched_entry is not None
@@ -67,14 +73,21 @@ def report_cmd(
         if result.identical:
             click.echo(
                 f"IDENTICAL: {check_file} is the {result.template} report of entries "
-                f"0-{result.size - 1} (from {how})"
+                f"#0–#{result.size - 1} (from {how})"
             )
             return
         click.echo(f"DIFFERENT: {check_file} is not what the case produces (compared with {how})")
         raise click.exceptions.Exit(ProblemsFound.exit_code)
     templates.load(template_name)
     signer = load_signer(key_path, passphrase_file)
-    target = out if out is not None else Path(f"report-{case.info.case_id}.pdf")
+    if out is None:
+        stem = Path(template_name).stem
+        suffix = "" if stem == "incident" else f"-{stem}"
+        suffix += "-redacted" if redact else ""
+        case.reports_dir.mkdir(exist_ok=True)  # part of the layout; an old case may lack it
+        target = case.reports_dir / f"report-{case.info.case_id}{suffix}.pdf"
+    else:
+        target = out
     if target.suffix.lower() != ".pdf":
         raise InputError(f"{target}: the output file must end in .pdf")
     if target.exists() and target.is_dir():
@@ -83,4 +96,4 @@ def report_cmd(
         raise InputError(f"cannot write {target}: no folder {target.parent}; nothing was recorded")
     case.check_signer(signer, "report.exported")
     done = export.export(case, signer, template_name, redact, target)
-    click.echo(f"wrote {target} (sha256 {done.sha256}), recorded as entry {done.entry.seq}")
+    echo(f"wrote {target.absolute()} (sha256 {done.sha256}), recorded as entry {done.entry.seq}")

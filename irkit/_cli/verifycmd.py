@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,23 +18,43 @@ from irkit._cli._common import (
     open_case,
     print_json,
 )
-from irkit.errors import InputError, ProblemsFound
+from irkit.errors import InputError, IrkitError, ProblemsFound
 
 
-def _trust_values(values: tuple[str, ...]) -> list[str]:
-    from irkit.keys import is_fingerprint, read_public
+def _trust_values(values: tuple[str, ...], case: Any = None) -> list[str]:
+    from irkit.keys import full_fingerprint, read_public
 
     out = []
     for value in values:
-        if is_fingerprint(value):
-            out.append(value)
+        whole = full_fingerprint(value)
+        if whole is not None:
+            out.append(whole)
         elif Path(value).is_file():
             out.append(read_public(Path(value)).fingerprint)
         else:
-            raise InputError(
-                f"--trust {value!r} is neither an ed25519:<hex> fingerprint nor a public key file"
-            )
+            raise InputError(trust_refusal(value, case))
     return out
+
+
+def trust_refusal(value: str, case: Any = None) -> str:
+    """Why `value` cannot anchor trust. A name or a prefix would be looked up in the very case
+    under test, which anyone could have written (8 hex digits take minutes to collide), so an
+    anchor is the whole fingerprint given out of band; when the case has a member it names,
+    the message shows that member's fingerprint to compare with what you were given."""
+    base = (
+        f"--trust {value!r} is not a whole fingerprint (ed25519:<64 hex> or the 64 hex "
+        "digits) nor a public key file"
+    )
+    if case is None:
+        return base
+    try:
+        member = case.roster().resolve(value, what="--trust")
+    except IrkitError:
+        return base
+    return (
+        f"{base}; in this case it names {member.name} {member.fingerprint}: if that is the "
+        "fingerprint you were given out of band, pass it whole"
+    )
 
 
 def _progress_printer() -> Callable[[str, int, int], None] | None:
@@ -88,7 +109,7 @@ def verify_cmd(
     case = open_case(case_dir)
     report = verify_case(
         case.root,
-        trust=_trust_values(trust),
+        trust=_trust_values(trust, case),
         checkpoints=checkpoints,
         content=not no_content,
         jobs=jobs,
@@ -101,7 +122,12 @@ def verify_cmd(
             echo(f"warning: {warning}", err=True)
         for problem in report.problems:
             echo(f"PROBLEM: {problem}")
-        click.echo(f"case {report.case_id}: {report.entries} entries, Merkle root {report.root}")
+        from irkit.summary import plural
+
+        click.echo(
+            f"case {report.case_id}: {plural(report.entries, 'entry', 'entries')}, "
+            f"Merkle root {report.root}"
+        )
         for cp in report.checkpoints:
             state = "consistent" if cp.consistent else "INCONSISTENT"
             click.echo(f"checkpoint {cp.source} (size {cp.size}): {state}")
@@ -110,7 +136,11 @@ def verify_cmd(
             + (f"; {report.uncovered} not covered" if report.uncovered else "")
         )
         if not no_content:
-            click.echo(f"stored files re-hashed: {report.content_checked}")
+            click.echo(
+                f"re-checked: {plural(report.evidence_checked, 'evidence item')}, "
+                f"{plural(report.content_checked, 'other stored file')} (attachments, "
+                "manifests, restore results)"
+            )
         if report.anchored:
             click.echo(f"anchored: opener {report.opener} is trusted")
         elif not trust:
@@ -118,7 +148,9 @@ def verify_cmd(
                 "NOT ANCHORED: the case is self-consistent at best; pass --trust with the "
                 "opener's fingerprint, obtained out of band, to anchor it"
             )
-        click.echo("VERIFIED" if report.ok else f"FAILED: {len(report.problems)} problem(s)")
+        click.echo(
+            "VERIFIED" if report.ok else f"FAILED: {plural(len(report.problems), 'problem')}"
+        )
     if not report.ok:
         ctx = click.get_current_context()
         ctx.exit(ProblemsFound.exit_code)

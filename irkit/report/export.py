@@ -37,11 +37,18 @@ class Exported:
     entry: Entry
 
 
-def render(entries: Sequence[Entry], template_name: str, redact: bool) -> bytes:
+def render(entries: Sequence[Entry], template_name: str, redact: bool, case: Any = None) -> bytes:
     from irkit.report import model, render, templates
 
     template = templates.load(template_name)
-    return render.render_pdf(model.build(entries, redact=redact), template)
+    built = model.build(entries, redact=redact)
+    if "backup_pages" in template.sections:  # each verification's stored result, by digest
+        from irkit.report import backupsignoff
+
+        built.backup_bodies = {e.seq: e.body for e in entries if e.kind == "backup.verified"}
+        if case is not None:
+            built.backup_results = backupsignoff.load_results(case, entries)
+    return render.render_pdf(built, template)
 
 
 def export(
@@ -59,11 +66,13 @@ def export(
     if result.torn is not None or result.problems:
         raise InputError("the journal has unreadable lines; run `irkit verify` first")
     entries = result.entries
-    pdf = render(entries, template_name, redact)
+    pdf = render(entries, template_name, redact, case)
     digest = hashlib.sha256(pdf).hexdigest()
     from irkit import merkle
 
     root = merkle.root([merkle.leaf_hash(e.line) for e in entries])
+    if templates.is_path(template_name):  # --check finds the file wherever it runs from
+        template_name = str(Path(template_name).resolve())
     body = {
         "pdf_sha256": digest,
         "template": template_name,
@@ -107,9 +116,9 @@ def check(case: Any, pdf: bytes, template_name: str, redact: bool) -> CheckResul
         if e.kind == REPORT_KIND and e.body.get("pdf_sha256") == digest:
             size = int(e.body["checkpoint_size"])
             name, red = str(e.body["template"]), bool(e.body["redacted"])
-            again = render(entries[:size], name, red)
+            again = render(entries[:size], name, red, case)
             return CheckResult(again == pdf, size, name, red, e.seq)
-    again = render(entries, template_name, redact)
+    again = render(entries, template_name, redact, case)
     return CheckResult(again == pdf, len(entries), template_name, redact, None)
 
 

@@ -7,10 +7,11 @@ without reportlab, and so redaction happens once, before any text reaches the re
 from __future__ import annotations
 
 import base64
-import hashlib
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from irkit.entry import Entry
@@ -42,6 +43,12 @@ class NoteRow:
     corrected_by: tuple[int, ...]
     reason: str | None
     tags: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()  # "name (size bytes, sha256 …)" each
+    links: tuple[str, ...] = ()  # evidence item ids
+    starred: bool = False
+    template: str = ""
+    fields: tuple[tuple[str, str], ...] = ()  # a note template's answered fields
+    statements: tuple[str, ...] = ()  # witnesses' countersigned statements
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Phase:
     state: str
     start: datetime
     end: datetime | None
+    waiting_for: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class BackupRow:
     verdict: str
     detail: str
     signed_off: bool
+    seq: int = 0
 
 
 @dataclass
@@ -137,8 +146,16 @@ class ReportModel:
     phases: list[Phase] = field(default_factory=list)
     incident_facts: list[tuple[str, str]] = field(default_factory=list)
     sla: list[tuple[str, str, str]] = field(default_factory=list)  # clock, target, result
-    escalations: list[str] = field(default_factory=list)
-    consents: list[str] = field(default_factory=list)
+    # (entry, time, kind and target, trigger, reason and by, acknowledgement)
+    escalations: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+    consents: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    informed: list[tuple[str, str, str, str]] = field(default_factory=list)  # customer updates
+    record: list[tuple[int, str, str, str, str]] = field(default_factory=list)  # other entries
+    starred: list[str] = field(default_factory=list)
+    # the timeline figure: (moment, label, kind) for key events, and SLA deadlines
+    key_events: list[tuple[datetime, str, str]] = field(default_factory=list)
+    deadlines: list[tuple[datetime, str]] = field(default_factory=list)
+    collected_at: list[datetime] = field(default_factory=list)
     first_event: datetime | None = None
     evidence: list[EvidenceRow] = field(default_factory=list)
     custody: list[CustodyForm] = field(default_factory=list)
@@ -159,6 +176,15 @@ class ReportModel:
     lessons: list[str] = field(default_factory=list)
     kpis: list[tuple[str, str]] = field(default_factory=list)
     summary_lines: list[str] = field(default_factory=list)
+    # backup sign-off pages (irkit/report/backupsignoff.py): seq -> signed body, and seq ->
+    # the stored result it names (or why it is unusable), read from the case's store
+    backup_bodies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    backup_results: dict[int, dict[str, Any] | str] = field(default_factory=dict)
+
+    @property
+    def root_b64(self) -> str:
+        """The Merkle root as a checkpoint file writes it (C2SP tlog-checkpoint: base64)."""
+        return base64.b64encode(bytes.fromhex(self.root_hex)).decode()
 
     @property
     def checkpoint_text(self) -> str:
@@ -169,9 +195,43 @@ class ReportModel:
         return f"{self.origin}\n{self.size}\n{root_b64}\n"
 
 
-def withheld(text: str) -> str:
-    """What a redacted report shows instead of confidential text: proof of what was held."""
-    return f"{REDACTED} sha256:{hashlib.sha256(text.encode()).hexdigest()}"
+def withheld(text: str, salt: object = None, field: str = "text") -> str:
+    """What a redacted report shows instead of confidential text: a salted commitment
+    (irkit/redaction.py) that proves what was held without confirming a reader's guess."""
+    from irkit import redaction
+
+    return redaction.withheld(text, salt, field)
+
+
+def human_time(text: str, zone: str = "UTC") -> str:
+    """A journal or event time for people: the case's zone and UTC, to the second.
+
+    `2026-03-04 06:07:08 CET (05:07:08 UTC)`, or `2026-03-04 05:07:08 UTC` in a UTC case;
+    the UTC date is repeated when it differs. Text that is not a time is returned as is.
+    """
+    from irkit.timefmt import zoned_instant
+
+    moment = zoned_instant(text)
+    if moment is None:
+        return text
+    return human_moment(moment, zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def human_moment(moment: datetime, zone: str = "UTC") -> str:
+    utc = moment.astimezone(UTC)
+    if zone == "UTC":
+        return f"{utc:%Y-%m-%d %H:%M:%S} UTC"
+    local = moment.astimezone(_zone(zone))
+    same = local.date() == utc.date()
+    in_utc = f"{utc:%H:%M:%S}" if same else f"{utc:%Y-%m-%d %H:%M:%S}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({in_utc} UTC)"
 
 
 def _roster(entries: Sequence[Entry]) -> Roster:
@@ -181,7 +241,12 @@ def _roster(entries: Sequence[Entry]) -> Roster:
     return roster
 
 
-def _note_rows(items: list[TimelineItem], redact: bool) -> list[NoteRow]:
+def _note_rows(
+    items: list[TimelineItem],
+    redact: bool,
+    bodies: dict[int, dict[str, Any]],
+    statements: dict[int, list[str]],
+) -> list[NoteRow]:
     by_seq = {i.seq: i for i in items}
     rows = []
     for item in items:
@@ -191,10 +256,25 @@ def _note_rows(items: list[TimelineItem], redact: bool) -> list[NoteRow]:
             and item.corrects in by_seq
             and by_seq[item.corrects].confidential
         )
-        text = withheld(item.text) if redact and secret else item.text
+        body = bodies.get(item.seq, {})
+        salt = body.get("salt")
+        hide = redact and secret
+        text = withheld(item.text, salt, "text") if hide else item.text
         reason = item.reason
-        if redact and secret and reason:
-            reason = withheld(reason)
+        if hide and reason:
+            reason = withheld(reason, salt, "reason")
+        files = []
+        for n, a in enumerate(item.attachments):
+            if hide:  # a small file's digest would confirm a guess of its content
+                files.append(withheld(str(a.get("name")), salt, f"attachment:{n}"))
+            else:
+                files.append(f"{a.get('name')} ({a.get('size')} bytes, sha256 {a.get('sha256')})")
+        answered = []
+        for f in body.get("fields", []) if isinstance(body.get("fields"), list) else []:
+            value = str(f.get("value", ""))
+            if hide:
+                value = withheld(value, salt, f"field:{f.get('name')}")
+            answered.append((str(f.get("label") or f.get("name")), value))
         rows.append(
             NoteRow(
                 seq=item.seq,
@@ -208,6 +288,12 @@ def _note_rows(items: list[TimelineItem], redact: bool) -> list[NoteRow]:
                 corrected_by=tuple(item.corrected_by),
                 reason=reason,
                 tags=tuple(item.tags),
+                attachments=tuple(files),
+                links=tuple(item.links),
+                starred=item.starred,
+                template=item.template or "",
+                fields=tuple(answered),
+                statements=tuple(statements.get(item.seq, ())),
             )
         )
     return rows
@@ -230,70 +316,126 @@ def _duration(secs: int | None) -> str:
     return f"{hours} h {rest // 60:02d} min {rest % 60:02d} s"
 
 
-def _case_zone(inc: Any) -> str:
-    """The zone the desk works in (its signed settings), so forms can show local times."""
-    if inc.settings is None:
-        return "UTC"
-    zones = sorted({c.zone for c in inc.settings.calendars.values()} - {"UTC"})
-    return zones[0] if zones else "UTC"
-
-
-def _secret(model: ReportModel, text: object, confidential: object) -> str:
-    """Text of a lifecycle entry marked confidential, as a redacted report shows it."""
+def _secret(
+    model: ReportModel, text: object, confidential: object, salt: object = None, field: str = ""
+) -> str:
+    """Text of an entry marked confidential, as a redacted report shows it: `field` names
+    the body field the text comes from (its commitment's own salt, irkit/redaction.py)."""
     shown = ", ".join(map(str, text)) if isinstance(text, list) else str(text)
-    return withheld(shown) if model.redacted and confidential else shown
+    return withheld(shown, salt, field) if model.redacted and confidential else shown
 
 
 def _incident(model: ReportModel, entries: Sequence[Entry], names: dict[str, str]) -> None:
     from irkit import kpi, lifecycle
 
     inc = lifecycle.fold(entries)
+    z = model.zone
     model.state = inc.state
-    model.zone = _case_zone(inc)
-    model.phases = [Phase(p.state, p.start, p.end) for p in inc.periods]
+    model.phases = [Phase(p.state, p.start, p.end, p.waiting_for or "") for p in inc.periods]
     facts = [("State", inc.state)]
+    if inc.pending_reason:
+        facts.append(("Waiting for", str(inc.pending_reason)))
     if inc.opened is not None:
-        facts.append(("Opened", inc.opened.isoformat()))
-    for name, value in sorted(inc.fields.items()):
-        if name in ("root-cause", "lessons-learned"):
-            continue  # long text: their own sections show it
-        facts.append((name.capitalize(), _secret(model, value, name in inc.secret_fields)))
+        facts.append(("Opened", human_moment(inc.opened, z)))
+    if inc.first_response is not None:
+        facts.append(("First response", human_moment(inc.first_response, z)))
     if inc.priority is not None:
         model.priority = f"P{inc.priority}"
         facts.append(("Priority", model.priority))
+
+    def field_value(name: str) -> str:
+        secret = name in inc.secret_fields
+        return _secret(model, inc.fields[name], secret, inc.field_salts.get(name), "new")
+
+    # impact and urgency (which give the priority) first, then the rest by name
+    order: list[str] = [n for n in ("impact", "urgency") if n in inc.fields]
+    order += sorted(n for n in inc.fields if n not in order)
+    for name in order:
+        if name in ("root-cause", "lessons-learned") or inc.fields[name] is None:
+            continue  # long text: their own sections show it
+        facts.append((name.capitalize(), field_value(name)))
     if inc.resolution is not None:
+        res = inc.resolution
         solution = _secret(
-            model, inc.resolution.get("solution"), inc.resolution.get("confidential")
+            model,
+            res.get("solution"),
+            res.get("confidential"),
+            res.get("salt"),
+            "resolution.solution",
         )
-        facts.append(("Resolution", f"{inc.resolution.get('code')}: {solution}"))
+        facts.append(("Resolution", f"{res.get('code')}: {solution}"))
     if inc.closure is not None:
         facts.append(("Closure", str(inc.closure.get("how"))))
     model.incident_facts = facts
     for key in ("assignee", "owner"):
         if inc.fields.get(key):
-            who = _secret(model, inc.fields[key], key in inc.secret_fields)
-            setattr(model, "handler" if key == "assignee" else "owner", who)
+            setattr(model, "handler" if key == "assignee" else "owner", field_value(key))
     for esc in inc.escalations:
-        ack = (
-            f"; acknowledged {esc.acknowledged[1].isoformat()} by "
-            f"{names.get(esc.acknowledged[2], esc.acknowledged[2])}"
-            if esc.acknowledged
-            else ""
+        b = esc.body
+        to = " ".join(
+            x for x in (f"tier {b['tier']}" if b.get("tier") else "", str(b.get("team") or "")) if x
         )
+        trigger = str(b.get("trigger", "manual"))
+        if b.get("clock"):
+            trigger += f" ({b['clock']} clock)"
+        if esc.acknowledged:
+            ack_seq, ack_at, ack_by = esc.acknowledged
+            who = names.get(ack_by, ack_by)
+            ack = f"acknowledged {human_moment(ack_at, z)} by {who} (#{ack_seq})"
+        else:
+            ack = "NOT ACKNOWLEDGED"
+        reason = _secret(model, b.get("reason"), b.get("confidential"), b.get("salt"), "reason")
         model.escalations.append(
-            f"{esc.at.isoformat()} {esc.body.get('kind')} ({esc.body.get('trigger')}): "
-            f"{_secret(model, esc.body.get('reason'), esc.body.get('confidential'))}{ack}"
+            (
+                f"#{esc.seq}",
+                human_moment(esc.at, z),
+                f"{b.get('kind')} to {to or '?'}",
+                trigger,
+                f"{reason} (by {names.get(esc.actor, esc.actor)})",
+                ack,
+            )
         )
     for grant in inc.consents.values():
-        secret = grant.get("confidential")
+        secret, salt = grant.get("confidential"), grant.get("salt")
+        given = f"; given {human_time(grant['given_at'], z)}" if grant.get("given_at") else ""
+        state = "in force"
+        if grant.get("withdrawn"):
+            w = grant["withdrawn"]
+            why = _secret(model, w.get("reason"), w.get("confidential"), w.get("salt"), "reason")
+            state = f"WITHDRAWN {human_time(w['at'], z)} (#{w['seq']})" + (
+                f": {why}" if w.get("reason") else ""
+            )
         model.consents.append(
-            f"{grant.get('action', 'granted')} by {_secret(model, grant.get('by'), secret)} "
-            f"via {grant.get('method')}: {_secret(model, grant.get('scope'), secret)}"
+            (
+                f"#{grant['seq']}",
+                human_time(str(grant["at"]), z) + given,
+                _secret(model, grant.get("by"), secret, salt, "by"),
+                f"{_secret(model, grant.get('scope'), secret, salt, 'scope')} "
+                f"(via {grant.get('method')})",
+                state,
+            )
         )
+    for e in inc.history:
+        if e.kind == "incident.informed":
+            b = e.body
+            model.informed.append(
+                (
+                    f"#{e.seq}",
+                    human_time(e.recorded, z),
+                    f"{b.get('channel')} by {names.get(e.actor, e.actor)}",
+                    _secret(
+                        model, b.get("summary"), b.get("confidential"), b.get("salt"), "summary"
+                    ),
+                )
+            )
     _outcome(model, inc, names)
     if entries and inc.opened is not None:
         now = lifecycle.when(entries[-1])
         model.sla = sla_rows(inc, now)
+        readings = lifecycle.clocks(inc, now)
+        model.deadlines = [
+            (r.deadline, f"{r.name} due") for r in readings.customer if r.deadline is not None
+        ]
         k = kpi.case_kpi(model.case_id, entries, now)
         model.kpis = [
             ("Time to acknowledge", _duration(k.time_to_acknowledge)),
@@ -321,19 +463,34 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
             ("Outcome", str(res.get("outcome"))),
         ]
     if inc.fields.get("root-cause"):
-        cause = _secret(model, inc.fields["root-cause"], "root-cause" in inc.secret_fields)
+        cause = _secret(
+            model,
+            inc.fields["root-cause"],
+            "root-cause" in inc.secret_fields,
+            inc.field_salts.get("root-cause"),
+            "new",
+        )
         model.root_cause.append(("Root cause", cause))
     if inc.fields.get("lessons-learned"):
         secret = "lessons-learned" in inc.secret_fields
-        model.lessons.append(_secret(model, inc.fields["lessons-learned"], secret))
+        salt = inc.field_salts.get("lessons-learned")
+        model.lessons.append(_secret(model, inc.fields["lessons-learned"], secret, salt, "new"))
     if inc.fields.get("category"):
-        category = _secret(model, inc.fields["category"], "category" in inc.secret_fields)
+        category = _secret(
+            model,
+            inc.fields["category"],
+            "category" in inc.secret_fields,
+            inc.field_salts.get("category"),
+            "new",
+        )
         model.root_cause.append(("Category", category))
     for (link, ref), body in sorted(inc.links.items()):
         if link in ("problem", "known-error"):
             model.root_cause.append((f"Linked {link} record", ref))
         if body.get("workaround"):
-            workaround = _secret(model, body["workaround"], body.get("confidential"))
+            workaround = _secret(
+                model, body["workaround"], body.get("confidential"), body.get("salt"), "workaround"
+            )
             model.workarounds.append(f"{link} {ref}: {workaround}")
     if res is not None:
         resolved = next(
@@ -344,28 +501,35 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
             ),
             None,
         )
-        secret = res.get("confidential")
+        secret, salt = res.get("confidential"), res.get("salt")
         model.resolution = [
             ("Code", str(res.get("code"))),
-            ("Solution", _secret(model, res.get("solution"), secret)),
+            ("Solution", _secret(model, res.get("solution"), secret, salt, "resolution.solution")),
             ("Outcome", str(res.get("outcome"))),
             (
                 "Impact",
-                _secret(model, res["impact"], secret) if res.get("impact") else "not recorded",
+                _secret(model, res["impact"], secret, salt, "resolution.impact")
+                if res.get("impact")
+                else "not recorded",
             ),
         ]
         if resolved is not None:
             model.resolution.append(
-                ("Resolved", f"{resolved.recorded} by {names.get(resolved.actor, resolved.actor)}")
+                (
+                    "Resolved",
+                    f"{human_time(resolved.recorded, model.zone)} by "
+                    f"{names.get(resolved.actor, resolved.actor)} (#{resolved.seq})",
+                )
             )
     if inc.confirmation is not None:
         seq, body = inc.confirmation
-        at = by_seq[seq].recorded if seq in by_seq else "?"
-        secret = body.get("confidential")
+        at = human_time(by_seq[seq].recorded, model.zone) if seq in by_seq else "?"
+        secret, salt = body.get("confidential"), body.get("salt")
         model.confirmation = [
             (
                 "Confirmed by",
-                f"{_secret(model, body.get('by'), secret)} via {body.get('channel')} at {at}",
+                f"{_secret(model, body.get('by'), secret, salt, 'by')} via {body.get('channel')} "
+                f"at {at} (#{seq})",
             ),
             (
                 "Satisfaction",
@@ -373,7 +537,9 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
             ),
             (
                 "Comment",
-                _secret(model, body["comment"], secret) if body.get("comment") else "none",
+                _secret(model, body["comment"], secret, salt, "comment")
+                if body.get("comment")
+                else "none",
             ),
         ]
     if inc.closure is not None:
@@ -382,14 +548,47 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
             how += f" after {inc.closure.get('after_days')} days without an answer"
         model.confirmation.append(("Closure", how))
     for seq, f in sorted(inc.followups.items()):
-        due = f" due {f['due']}" if f.get("due") else ""
+        due = f" due {human_time(f['due'], model.zone)}" if f.get("due") else ""
         done = "; open"
         if f.get("done"):
-            note = _secret(model, f["done"].get("note"), f["done"].get("confidential"))
-            done = f"; done {f['done']['at']}: {note}"
-        model.followups.append(
-            f"#{seq} scheduled{due}: {_secret(model, f.get('note'), f.get('confidential'))}{done}"
-        )
+            d = f["done"]
+            note = _secret(model, d.get("note"), d.get("confidential"), d.get("salt"), "note")
+            done = f"; done {human_time(d['at'], model.zone)} (#{d['seq']}): {note}"
+        note = _secret(model, f.get("note"), f.get("confidential"), f.get("salt"), "note")
+        model.followups.append(f"#{seq} scheduled{due}: {note}{done}")
+
+
+def _key_events(model: ReportModel, entries: Sequence[Entry]) -> None:
+    """What the timeline figure labels: the moments a reader of the report looks for."""
+    from irkit.lifecycle import when
+
+    out = model.key_events
+    first = True
+    for e in entries:
+        try:
+            at = when(e)
+        except ValueError:
+            continue
+        b = e.body
+        if e.kind == "case.opened":
+            out.append((at, "opened", "case"))
+        elif e.kind == "incident.state":
+            new = str(b.get("new"))
+            if first and new != "new":
+                out.append((at, "first response", "case"))
+                first = False
+            elif new in ("resolved", "closed"):
+                out.append((at, new, "case"))
+        elif e.kind == "incident.escalated":
+            to = f"tier {b['tier']}" if b.get("tier") else str(b.get("team") or "")
+            out.append((at, f"escalated ({to})", "escalation"))
+        elif e.kind == "evidence.collected":
+            model.collected_at.append(at)
+            out.append((at, f"collected {len(b.get('items', []))} item(s)", "evidence"))
+        elif e.kind == "custody.released":
+            out.append((at, f"{b.get('transfer')} released", "custody"))
+        elif e.kind == "custody.accepted":
+            out.append((at, f"{b.get('transfer')} accepted", "custody"))
 
 
 def sla_rows(inc: Any, now: datetime) -> list[tuple[str, str, str]]:
@@ -406,6 +605,119 @@ def sla_rows(inc: Any, now: datetime) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _zone_of(entries: Sequence[Entry]) -> str:
+    """The zone the desk works in (its last signed settings' calendars), else UTC."""
+    for e in reversed(entries):
+        if e.kind != "incident.configured":
+            continue
+        settings = e.body.get("settings")
+        calendars = settings.get("calendars") if isinstance(settings, dict) else None
+        if not isinstance(calendars, dict):
+            return "UTC"
+        zones = sorted(
+            {str(c.get("zone")) for c in calendars.values() if isinstance(c, dict)} - {"UTC"}
+        )
+        for zone in zones:
+            try:
+                _zone(zone)
+            except (ValueError, OSError, KeyError):
+                continue
+            return zone
+        return "UTC"
+    return "UTC"
+
+
+_NOTE_KINDS = ("note.added", "note.corrected")
+# entries other sections show row by row; the case record lists every other entry
+_SHOWN_ELSEWHERE = frozenset({*_NOTE_KINDS, "note.witnessed", "evidence.collected"})
+# values that structure an entry rather than tell its story: shown even when confidential
+_STRUCTURAL = frozenset(
+    {
+        "old",
+        "new",
+        "action",
+        "kind",
+        "trigger",
+        "link",
+        "change_type",
+        "outcome",
+        "how",
+        "code",
+        "field",
+        "channel",
+        "method",
+        "clock",
+        "tier",
+        "team",
+        "escalation",
+        "grant",
+        "schedule",
+        "confirmation",
+        "after_days",
+        "priority",
+        "satisfaction",
+        "due",
+        "given_at",
+        "ref",
+        "template",
+        "redacted",
+        "checkpoint_size",
+        "verdict",
+    }
+)
+
+
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def details(model: ReportModel, kind: str, body: dict[str, Any]) -> str:
+    """Every field of a body as `name: value` lines, nothing left out but the salt.
+
+    The generic form is what guarantees a report shows all a journal holds, including
+    fields a later version adds. In a confidential entry every free-text value is
+    withheld (its field is the value's dotted path in the body).
+    """
+    secret = model.redacted and body.get("confidential") is True
+    salt = body.get("salt")
+    lines: list[str] = []
+
+    def walk(path: str, key: str, value: Any) -> None:
+        if key in ("salt", "confidential"):
+            return
+        if value is None:  # written as null: "none" (e.g. a field's old value when first set)
+            lines.append(f"{path}: none")
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{path}.{k}" if path else k, k, v)
+            return
+        if isinstance(value, list):
+            if all(not isinstance(v, (dict, list)) for v in value):
+                if not value:
+                    return
+                text = ", ".join(map(str, value))
+                hide = secret and (
+                    key not in _STRUCTURAL or (kind == "incident.field" and key in ("old", "new"))
+                )
+                lines.append(f"{path}: {withheld(text, salt, path) if hide else text}")
+                return
+            for n, v in enumerate(value):
+                walk(f"{path}.{n}", key, v)
+            return
+        text = "yes" if value is True else "no" if value is False else str(value)
+        if isinstance(value, str) and _TIME_RE.match(value):
+            text = human_time(value, model.zone)
+        hide = (
+            secret
+            and isinstance(value, str)
+            and (key not in _STRUCTURAL or (kind == "incident.field" and key in ("old", "new")))
+        )
+        lines.append(f"{path}: {withheld(text, salt, path) if hide else text}")
+
+    walk("", "", body)
+    return "\n".join(lines)
+
+
 def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
     """Fold a journal prefix (every entry up to what the report shows) into a model."""
     from irkit import merkle
@@ -414,9 +726,17 @@ def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
 
     roster = _roster(entries)
     names = names_from(entries)
+    zone = _zone_of(entries)
     opened = next((e for e in entries if e.kind == "case.opened"), None)
     title = str(opened.body.get("title", "")) if opened is not None else ""
     root = merkle.root([merkle.leaf_hash(e.line) for e in entries]) if entries else b""
+    bodies = {e.seq: e.body for e in entries if e.kind in _NOTE_KINDS}
+    statements: dict[int, list[str]] = {}
+    for e in entries:
+        if e.kind == "note.witnessed":
+            statements.setdefault(int(e.body.get("note", -1)), []).append(
+                f"{names.get(e.actor, e.actor)} (#{e.seq}): {e.body.get('statement', '')}"
+            )
     model = ReportModel(
         case_id=roster.case_id or "?",
         title=title,
@@ -429,8 +749,9 @@ def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
             Signer(m.name, m.role, m.fingerprint, m.active)
             for m in sorted(roster.members.values(), key=lambda m: m.added_seq)
         ],
-        notes=_note_rows(timeline(entries, names), redact),
+        notes=_note_rows(timeline(entries, names), redact, bodies, statements),
         state="new",
+        zone=zone,
     )
     model.opener = next((s.name for s in model.signers), "")
     model.opener_fingerprint = next((s.fingerprint for s in model.signers), "")
@@ -440,76 +761,113 @@ def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
     model.root_cause += [("Responder note", t) for t in _tagged(model.notes, CAUSE_TAGS)]
     model.workarounds += _tagged(model.notes, WORKAROUND_TAGS)
     model.lessons += _tagged(model.notes, LESSON_TAGS)
+    model.starred = [f"#{n.seq} {n.author}: {n.text}" for n in model.notes if n.starred]
     if any(e.kind == "evidence.collected" for e in entries):
         _evidence(model, entries, names)
-    model.backups = [_backup_row(e, names) for e in entries if e.kind.startswith("backup.")]
+    model.backups = [_backup_row(model, e, names) for e in entries if e.kind.startswith("backup.")]
     model.exports = [
         (
             e.seq,
-            e.recorded,
+            human_time(e.recorded, zone),
             f"{e.body.get('template')}{' (redacted)' if e.body.get('redacted') else ''}, "
-            f"entries 1–{e.body.get('checkpoint_size')}",
+            f"{entry_range(int(e.body.get('checkpoint_size') or 0))}",
             str(e.body.get("pdf_sha256", "")),
         )
         for e in entries
         if e.kind == REPORT_KIND
     ]
+    model.record = [
+        (
+            e.seq,
+            human_time(e.recorded, zone),
+            names.get(e.actor, e.actor),
+            e.kind,
+            details(model, e.kind, e.body),
+        )
+        for e in entries
+        if e.kind not in _SHOWN_ELSEWHERE and not e.kind.startswith("custody.")
+    ]
+    _key_events(model, entries)
     model.summary_lines = _summary_lines(model)
     return model
 
 
+def entry_range(size: int) -> str:
+    """Journal entries are numbered as `irkit log` numbers them: #0 is the case's opening."""
+    if size <= 0:
+        return "no entries"
+    return f"entries #0–#{size - 1} ({size} entries)"
+
+
 def _summary_lines(m: ReportModel) -> list[str]:
-    """The executive summary, stated only from facts the journal holds."""
+    """The executive summary: a narrative stated only from facts the journal holds, then the
+    notes a responder starred for it."""
+    z = m.zone
     secret = sum(1 for n in m.notes if n.confidential)
     transfers = sum(1 for r in m.custody_log if r.step == "released")
     passed = sum(1 for b in m.backups if b.verdict == "PASS")
     failed = sum(1 for b in m.backups if b.verdict == "FAIL")
+    opened = f" on {human_moment(m.phases[0].start, z)}" if m.phases else ""
     lines = [
-        f"Case {m.case_id} “{m.title}” was opened by {m.opener}"
-        + (f" on {m.phases[0].start.isoformat()}" if m.phases else "")
-        + f"; this report shows the journal up to {m.as_of}.",
-        f"Priority: {m.priority or 'not set'}. State: {m.state}. Handler: {m.handler}.",
-        f"Recorded: {len(m.notes)} notes ({secret} confidential), {len(m.evidence)} evidence "
-        f"items, {transfers} custody transfers, {len(m.backups)} backup verifications "
-        f"({passed} PASS, {failed} FAIL).",
+        f"Case {m.case_id}, “{m.title}”, was opened by {m.opener}{opened}. This report "
+        f"shows the signed journal up to {human_time(m.as_of, z)} ({entry_range(m.size)}).",
     ]
-    ends = {p.state: p.start.isoformat() for p in m.phases}
+    story = f"The incident is {m.state}"
+    story += f", priority {m.priority}" if m.priority else ", with no priority set"
+    story += f", handled by {m.handler}."
+    ends = {p.state: p.start for p in m.phases}
     for state in ("resolved", "closed"):
         if state in ends:
-            lines.append(f"{state.capitalize()}: {ends[state]}.")
+            story += f" It was {state} on {human_moment(ends[state], z)}."
+    if m.escalations:
+        open_ = sum(1 for e in m.escalations if e[5] == "NOT ACKNOWLEDGED")
+        story += f" It was escalated {len(m.escalations)} time(s)"
+        story += f" ({open_} not acknowledged)." if open_ else ", each acknowledged."
+    pending = [p for p in m.phases if p.state == "pending"]
+    if pending:
+        story += (
+            f" Work paused {len(pending)} time(s) while waiting for "
+            + ", ".join(sorted({p.waiting_for or "?" for p in pending}))
+            + "."
+        )
+    lines.append(story)
+    lines.append(
+        f"Responders wrote {len(m.notes)} notes ({secret} confidential), collected "
+        f"{len(m.evidence)} evidence items and handed items over {transfers} time(s); "
+        f"{len(m.backups)} backup verification(s) were recorded ({passed} PASS, {failed} FAIL)."
+    )
     if m.sla:
         met = [n for n, _, v in m.sla if v.startswith("met")]
         missed = [n for n, _, v in m.sla if v.startswith("breached")]
         other = [f"{n} {v.split()[0]}" for n, _, v in m.sla if n not in met and n not in missed]
         lines.append(
-            f"SLA: {len(met)} met, {len(missed)} missed"
+            f"Service levels: {len(met)} met, {len(missed)} missed"
             + (f" ({', '.join(missed)})" if missed else "")
             + (f"; {', '.join(other)}" if other else "")
             + "."
         )
     else:
-        lines.append("SLA: no priority set, so no SLA clocks ran.")
+        lines.append("Service levels: no priority set, so no SLA clocks ran.")
     return lines
 
 
-def _backup_row(e: Entry, names: dict[str, str]) -> BackupRow:
+def _backup_row(model: ReportModel, e: Entry, names: dict[str, str]) -> BackupRow:
+    """A backup entry with every field it records (details), however many a version adds."""
     b = e.body
+    at = human_time(e.recorded, model.zone)
+    by = names.get(e.actor, e.actor)
+    detail = details(model, e.kind, b)
     if e.kind != "backup.verified":
-        return BackupRow(e.recorded, names.get(e.actor, e.actor), e.kind, "", "", _brief(b), False)
-    detail = ", ".join(
-        f"{b.get(k)} {k}" for k in ("matched", "changed", "missing", "extra", "moved", "refused")
-    )
-    detail += (
-        f"; {b.get('checks_failed')} check(s) failed; artifact sha256 {b.get('artifact_sha256')}"
-    )
+        return BackupRow(at, by, e.kind, "", "", detail, False, e.seq)
     return BackupRow(
-        e.recorded,
-        names.get(e.actor, e.actor),
+        at,
+        by,
         str(b.get("artifact_kind", "")),
         str(b.get("artifact", "")),
         str(b.get("verdict", "")),
         detail,
         bool(b.get("signed_off")),
+        e.seq,
     )
 
 
@@ -545,16 +903,6 @@ def _ranges(ids: Sequence[str]) -> str:
 _MEMBER_KINDS = ("case.opened", "member.added", "member.removed")
 
 
-def _local(recorded: str, zone: Any) -> str:
-    if zone is None:
-        return ""
-    try:
-        moment = datetime.fromisoformat(recorded).astimezone(zone)
-    except ValueError:
-        return ""
-    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()} ({zone.key})"
-
-
 def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str]) -> None:
     """Evidence items and one custody form per item, from a single pass over the journal.
 
@@ -562,13 +910,11 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
     refused is exactly what `irkit verify` flags; each custody entry's signature is checked
     once (not once per item it names) against the signer's roster key.
     """
-    from zoneinfo import ZoneInfo
-
     from irkit import custody
     from irkit.entry import split_signature
     from irkit.keys import PublicKey
 
-    zone = None if model.zone == "UTC" else ZoneInfo(model.zone)
+    zone = model.zone
     roles = {s.fingerprint: s for s in model.signers}
     state = custody.Custody()
     roster = Roster.empty()
@@ -602,20 +948,23 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
         if e.kind == "evidence.collected":
             secret = b.get("confidential")  # paths and description name people or secrets
             description = b.get("description") or ""
-            for item in b.get("items", []):
+            salt = b.get("salt")
+            for n, item in enumerate(b.get("items", [])):
                 rows[item["id"]] = EvidenceRow(
                     item["id"],
-                    _secret(model, item.get("path", ""), secret),
+                    _secret(model, item.get("path", ""), secret, salt, f"items.{n}.path"),
                     int(item.get("size", 0)),
                     str(item.get("sha256", "")),
-                    e.recorded,
+                    human_time(e.recorded, model.zone),
                     names.get(e.actor, e.actor),
-                    description=_secret(model, description, secret) if description else "",
+                    description=_secret(model, description, secret, salt, "description")
+                    if description
+                    else "",
                     host=str(b.get("host") or ""),
                     location=str(b.get("location") or ""),
                     md5=str(item.get("md5") or ""),
                     stored=bool(item.get("stored", True)),
-                    mtime=str(item.get("mtime", "")),
+                    mtime=human_time(str(item.get("mtime", "")), model.zone),
                     collected_seq=e.seq,
                 )
         targets = [i["id"] if isinstance(i, dict) else str(i) for i in b.get("items", [])]
@@ -640,7 +989,7 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
         model.custody_log.append(
             CustodyLogRow(
                 e.seq,
-                e.recorded,
+                human_time(e.recorded, model.zone),
                 e.kind.split(".")[1],
                 names.get(e.actor, e.actor),
                 _ranges(targets),
@@ -679,16 +1028,28 @@ def _log_detail(e: Entry, state: Any, person: Any, model: ReportModel) -> str:
     if e.kind == "evidence.collected":
         where = f" at {b['location']}" if b.get("location") else ""
         said = (
-            _secret(model, b["description"], b.get("confidential")) if b.get("description") else ""
+            _secret(model, b["description"], b.get("confidential"), b.get("salt"), "description")
+            if b.get("description")
+            else ""
         )
         return f"collected on {b.get('host')}{where}: {said}".strip()
     if e.kind == "custody.released":
-        return f"{b.get('transfer')} to {person(b.get('to'))} for {b.get('purpose')}"
+        where = f" at {b['location']}" if b.get("location") else ""
+        how = f" (method: {b['method']})" if b.get("method") else ""
+        return f"{b.get('transfer')} to {person(b.get('to'))} for {b.get('purpose')}{where}{how}"
     if e.kind == "custody.accepted":
         giver = state.transfers[b["transfer"]][0].actor
         cond = f"; condition: {b['condition']}" if b.get("condition") else ""
         return f"{b.get('transfer')} from {person(giver)}{cond}"
-    return str(b.get("location") or b.get("reason") or "")
+    said = str(b.get("location") or b.get("reason") or "")
+    if b.get("witness"):
+        said += f"; witnessed by {person(b['witness'])}"
+    raw = b.get("checks")
+    checks: list[Any] = raw if isinstance(raw, list) else []
+    failed = [str(c.get("item")) for c in checks if not c.get("ok")]
+    if checks:
+        said += "; re-hash " + (f"FAILED for {', '.join(failed)}" if failed else "matched")
+    return said.strip("; ")
 
 
 def _event(
@@ -733,8 +1094,8 @@ def _event(
             condition = f"{condition}; {verdict}" if condition else verdict
     return CustodyEvent(
         seq=e.seq,
-        at=e.recorded,
-        local=_local(e.recorded, zone),
+        at=human_time(e.recorded, zone),
+        local="",
         step=e.kind.split(".")[1],
         by=person(e.actor),
         signer=e.actor,

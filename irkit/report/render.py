@@ -35,7 +35,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from irkit.report.model import ReportModel
+from irkit.report.model import ReportModel, entry_range, human_moment, human_time
 from irkit.report.templates import Template
 from irkit.timefmt import zoned_instant
 
@@ -99,6 +99,8 @@ def _styles() -> dict[str, ParagraphStyle]:
             keepWithNext=1,
         ),
         "mono": ParagraphStyle("mono", parent=base, fontSize=8, leading=10),
+        # a section's short introduction: stays on the page of the table it introduces
+        "intro": ParagraphStyle("intro", parent=base, fontSize=7.5, leading=9.5, keepWithNext=1),
     }
 
 
@@ -130,6 +132,43 @@ class _Marks:
             canv.setDash(1, 2)
             canv.line(end, y, right - 24, y)
             canv.restoreState()
+
+
+class _Code(Flowable):  # type: ignore[misc]
+    """A shell recipe, line for line, in a small font: wrapped lines continue indented."""
+
+    SIZE = 6.4
+    LEAD = 7.8
+
+    def __init__(self, text: str, width: float) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        room = width - 8
+        for raw in text.rstrip("\n").split("\n"):
+            line = raw
+            while pdfmetrics.stringWidth(line, FONT, self.SIZE) > room:
+                cut = len(line)
+                while cut > 1 and pdfmetrics.stringWidth(line[:cut], FONT, self.SIZE) > room:
+                    cut -= 1
+                self.lines.append(line[:cut])
+                line = "    " + line[cut:]
+            self.lines.append(line)
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = avail_width
+        self.height = self.LEAD * len(self.lines) + 6
+        return avail_width, self.height
+
+    def draw(self) -> None:
+        canv = self.canv
+        canv.saveState()
+        canv.setFillColor(colors.HexColor("#f1f4f7"))
+        canv.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+        canv.setFillColor(colors.black)
+        canv.setFont(FONT, self.SIZE)
+        for i, line in enumerate(self.lines):
+            canv.drawString(4, self.height - 3 - (i + 1) * self.LEAD + 1.5, line)
+        canv.restoreState()
 
 
 class _Heading(Paragraph):  # type: ignore[misc]
@@ -238,7 +277,11 @@ def _numbered_canvas(header: Callable[[Canvas, int, int], None], as_of: str = ""
 
 
 def _table(
-    head: list[str], rows: list[list[Any]], widths: list[float], st: dict[str, ParagraphStyle]
+    head: list[str],
+    rows: list[list[Any]],
+    widths: list[float],
+    st: dict[str, ParagraphStyle],
+    lead: int = ROWS_PER_TABLE,
 ) -> list[Flowable]:
     """Rows as page-sized tables, each starting with the header row (repeated on splits too)."""
     style = TableStyle(
@@ -255,8 +298,11 @@ def _table(
     header = [Paragraph(escape(h), st["head"]) for h in head]
     rows = _split_tall(rows, widths, _PAD)
     out: list[Flowable] = []
-    for start in range(0, len(rows), ROWS_PER_TABLE):
-        chunk = rows[start : start + ROWS_PER_TABLE]
+    # `lead`: a short first table, so a heading kept with it never pulls a page-sized
+    # table (and the heading) over to the next page
+    starts = [0, *range(lead, len(rows), ROWS_PER_TABLE)] if rows else []
+    for start, stop in zip(starts, [*starts[1:], len(rows)], strict=True):
+        chunk = rows[start:stop]
         out.append(Table([header, *chunk], colWidths=widths, repeatRows=1, style=style))
     return out
 
@@ -338,6 +384,11 @@ def _pcell(text: str, style: ParagraphStyle, width: float) -> list[Paragraph]:
     return [_p(piece, style) for piece in pieces or [text]]
 
 
+def _two_lines(when: str) -> str:
+    """A zoned time for a narrow column: local time, then its UTC reading below."""
+    return when.replace(" (", "\n(", 1)
+
+
 def _out_of_range(event_time: str) -> str:
     """A marker for an event time outside 1970..9998 that an older version accepted: shown
     as recorded, placed by its recorded time."""
@@ -417,6 +468,35 @@ def _qr(text: str, side: float) -> Drawing:
     drawing = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
     drawing.add(qr)
     return drawing
+
+
+# docs/FORMAT.md §3 "Checking one entry with stock openssl", printed in the appendix because
+# a plain install has no docs/ folder (a test keeps the two the same)
+VERIFY_RECIPE = """\
+# Inputs: CASE (the case folder) and SEQ (the entry number). Needs sed, base64, openssl 3.
+export LC_ALL=C
+line=$(sed -n "$((SEQ + 1))p" "$CASE/journal.jsonl")
+actor=$(printf '%s' "$line" | sed -E 's/^\\{"actor":"ed25519:([0-9a-f]{64})".*$/\\1/')
+# 1. the public key file must be the key the fingerprint names
+der_hash=$(openssl pkey -pubin -in "$CASE/keys/$actor.pub" -outform DER | tail -c 32 \\
+  | openssl dgst -sha256 -r | cut -c1-64)
+[ "$der_hash" = "$actor" ] || { echo "keys/$actor.pub does not match the fingerprint"; exit 1; }
+# 2. signed bytes: the line without its sig member; signature: base64-decoded sig
+printf '%s' "$line" | sed -E 's/,"sig":"[A-Za-z0-9+/=]{88}"\\}$/}/' > signed.bin
+printf '%s' "$line" | sed -E 's/^.*,"sig":"([A-Za-z0-9+/=]{88})"\\}$/\\1/' | base64 -d > sig.bin
+# 3. the Ed25519 check itself
+openssl pkeyutl -verify -pubin -inkey "$CASE/keys/$actor.pub" -rawin \\
+  -in signed.bin -sigfile sig.bin
+"""
+
+SECTION_TITLES = {
+    "incident": "incident lifecycle",
+    "record": "case record",
+    "notes": "notes",
+    "evidence": "evidence inventory",
+    "custody": "custody log",
+    "backups": "backup verifications",
+}
 
 
 class _Builder:
@@ -505,19 +585,34 @@ class _Builder:
 
     def summary(self) -> None:
         m = self.m
+        if self.t.logo:
+            from reportlab.lib.utils import ImageReader
+            from reportlab.platypus import Image
+
+            width, height = ImageReader(io.BytesIO(self.t.logo)).getSize()
+            side = 16 * mm
+            scale = min(side * 3 / width, side / height)
+            logo = Image(io.BytesIO(self.t.logo), width * scale, height * scale)
+            logo.hAlign = "LEFT"
+            self.story += [logo, Spacer(0, 2 * mm)]
         self.story.append(_p(self.t.title, self.st["h1"]))
         self.story.append(Spacer(0, 3 * mm))
         side = 30 * mm  # the cover carries the checkpoint's QR code (origin, size, root)
         facts = self.kv(
             [
+                ("Organisation", self.t.organisation),
                 ("Case", m.case_id),
                 ("Title", m.title),
-                ("Journal shown", f"entries 1–{m.size}, last recorded {m.as_of}"),
+                (
+                    "Journal shown",
+                    f"{entry_range(m.size)}, last recorded {human_time(m.as_of, m.zone)}",
+                ),
+                ("Merkle root", m.root_b64),
                 ("Incident state", m.state),
                 ("Classification", self.t.marking(m.redacted)),
                 (
                     "Redacted",
-                    "yes: confidential notes replaced by their SHA-256"
+                    "yes: confidential text replaced by a salted commitment"
                     if m.redacted
                     else "no: contains confidential material",
                 ),
@@ -536,6 +631,13 @@ class _Builder:
             )
         )
         self.story.append(cover)
+        missing = [SECTION_TITLES[s] for s in SECTION_TITLES if s not in self.t.sections]
+        if missing:
+            self.para(
+                "Left out of this template by design: " + ", ".join(missing) + ". The incident "
+                "template shows them.",
+                "small",
+            )
 
     def contents(self) -> None:
         self.h2("Contents", listed=False)
@@ -546,14 +648,16 @@ class _Builder:
         m, t = self.m, self.t
         self.h2("Document control")
         earlier = "; ".join(
-            f"#{seq} {at}: {what}, sha256 {sha[:16]}…" for seq, at, what, sha in m.exports
+            f"#{seq} {at}: {what}, sha256 {sha}" for seq, at, what, sha in m.exports
         )
         self.kv(
             [
                 ("Document", f"{t.title} (template {t.name})"),
                 ("Classification", t.marking(m.redacted)),
-                ("Report date", f"{m.as_of} (time of the last journal entry shown)"),
-                ("Source", f"case journal entries 1–{m.size}, Merkle root below"),
+                ("Organisation", t.organisation),
+                ("Report date", f"{human_time(m.as_of, m.zone)} (the last journal entry shown)"),
+                ("Times", f"case time zone {m.zone}, with UTC; to the second"),
+                ("Source", f"case journal {entry_range(m.size)}, Merkle root {m.root_b64}"),
                 ("Handler", m.handler or "not recorded"),
                 ("Owner", m.owner or "not recorded"),
                 ("Case opened by", m.opener or "not recorded"),
@@ -567,13 +671,18 @@ class _Builder:
         self.h2("Executive summary")
         for line in self.m.summary_lines:
             self.para(line)
+            self.story.append(Spacer(0, 1.2 * mm))
+        if self.m.starred:
+            self.para("Key observations (notes starred for this summary):")
+            self.listing(self.m.starred, "")
 
     def checkpoint(self) -> None:
         m = self.m
         self.h2("Checkpoint this report shows")
         self.para(
             "The report shows exactly the journal prefix below. Compare it with a signed "
-            "checkpoint (irkit checkpoint) or scan the QR code, which holds the same text."
+            "checkpoint (irkit checkpoint) or scan the QR code, which holds the same text.",
+            "intro",
         )
         side = 34 * mm
         drawing = _qr(m.checkpoint_text, side)
@@ -581,6 +690,7 @@ class _Builder:
             [
                 [_p("Origin", self.st["head"]), _p(m.origin, self.st["mono"])],
                 [_p("Tree size", self.st["head"]), _p(str(m.size), self.st["mono"])],
+                [_p("Root", self.st["head"]), _p(m.root_b64, self.st["digest"])],
                 [_p("Root (hex)", self.st["head"]), _p(m.root_hex, self.st["digest"])],
             ],
             colWidths=[22 * mm, WIDTH - side - 30 * mm],
@@ -597,18 +707,123 @@ class _Builder:
             return
         self.kv(m.incident_facts)
         if m.phases:
-            self.story.append(Spacer(0, 2 * mm))
+            self.h3("States", listed=False)
             rows = [
-                [p.state, p.start.isoformat(), p.end.isoformat() if p.end else "(current)"]
+                [
+                    p.state + (f"\nwaiting for {p.waiting_for}" if p.waiting_for else ""),
+                    human_moment(p.start, m.zone),
+                    human_moment(p.end, m.zone) if p.end else "(current)",
+                ]
                 for p in m.phases
             ]
             self.story += _plain(
-                ["State", "From", "Until"], rows, [40 * mm, 60 * mm, 60 * mm], self.st
+                ["State", "From", "Until"], rows, [40 * mm, 65 * mm, WIDTH - 105 * mm], self.st
             )
-        for label, items in (("Escalations", m.escalations), ("Consent", m.consents)):
-            self.para(f"{label}: " + ("; ".join(items) if items else "none recorded"), "small")
+        self.h3("Service levels (SLA)", listed=False)
         if m.sla:
-            self.para("SLA clocks: " + "; ".join(f"{n} {v}" for n, _, v in m.sla), "small")
+            self.story += _plain(
+                ["Clock", "Target", "Result at the report's time"],
+                [[n, t, v] for n, t, v in m.sla],
+                [60 * mm, 50 * mm, WIDTH - 110 * mm],
+                self.st,
+            )
+        else:
+            self.para("No priority set, so no SLA clocks ran.", "small")
+        self.h3("Escalations", listed=False)
+        if m.escalations:
+            width = WIDTH - 140 * mm
+            self.story += _table(
+                ["Entry", "When", "Escalated to", "Trigger", "Reason", "Acknowledgement"],
+                [
+                    [
+                        e[0],
+                        _pcell(e[1], self.st["cell"], 30 * mm),
+                        _pcell(e[2], self.st["cell"], 28 * mm),
+                        _pcell(e[3], self.st["cell"], 22 * mm),
+                        _pcell(e[4], self.st["cell"], width),
+                        _pcell(e[5], self.st["cell"], 48 * mm),
+                    ]
+                    for e in m.escalations
+                ],
+                [12 * mm, 30 * mm, 28 * mm, 22 * mm, width, 48 * mm],
+                self.st,
+            )
+        else:
+            self.para("None recorded.", "small")
+        self.h3("Customer consent", listed=False)
+        if m.consents:
+            width = WIDTH - 134 * mm
+            self.story += _table(
+                ["Entry", "Recorded", "Given by", "Scope (method)", "Status"],
+                [
+                    [
+                        c[0],
+                        _pcell(c[1], self.st["cell"], 36 * mm),
+                        _pcell(c[2], self.st["cell"], 36 * mm),
+                        _pcell(c[3], self.st["cell"], width),
+                        _pcell(c[4], self.st["cell"], 50 * mm),
+                    ]
+                    for c in m.consents
+                ],
+                [12 * mm, 36 * mm, 36 * mm, width, 50 * mm],
+                self.st,
+            )
+        else:
+            self.para("None recorded.", "small")
+        self.h3("Customer updates", listed=False)
+        if m.informed:
+            width = WIDTH - 98 * mm
+            self.story += _table(
+                ["Entry", "When", "Channel, by", "Summary"],
+                [
+                    [
+                        c[0],
+                        _pcell(c[1], self.st["cell"], 40 * mm),
+                        _pcell(c[2], self.st["cell"], 46 * mm),
+                        _pcell(c[3], self.st["cell"], width),
+                    ]
+                    for c in m.informed
+                ],
+                [12 * mm, 40 * mm, 46 * mm, width],
+                self.st,
+            )
+        else:
+            self.para("None recorded.", "small")
+
+    def record(self) -> None:
+        m = self.m
+        self.h2(f"Case record ({len(m.record)} entries)")
+        self.para(
+            "Every signed entry that the sections above do not list row by row (notes, "
+            "evidence and custody have their own): membership, lifecycle, backups, reports. "
+            "Each shows every field it records.",
+            "intro",
+        )
+        width = WIDTH - 108 * mm
+        rows = [
+            [
+                f"#{seq}",
+                _fit(_two_lines(at), 36 * mm, 6.2),
+                _fit(by, 24 * mm),
+                _fit(kind, 30 * mm),
+                _pcell(detail, self.st["cell"], width),
+            ]
+            for seq, at, by, kind, detail in m.record
+        ]
+        tables = _table(
+            ["Entry", "Recorded", "By", "Kind", "Fields"],
+            rows,
+            [12 * mm, 36 * mm, 24 * mm, 30 * mm, width],
+            self.st,
+            lead=1,
+        )
+        for t in tables:
+            t.setStyle(
+                TableStyle(
+                    [("FONT", (0, 1), (3, -1), FONT, 7, 8.6), ("FONT", (1, 1), (1, -1), FONT, 6.2)]
+                )
+            )
+        self.story += tables
 
     def timeline_figure(self) -> None:
         from irkit.report.figures import timeline
@@ -631,12 +846,23 @@ class _Builder:
         rows = []
         for n in m.notes:
             flags = []
+            if n.starred:
+                flags.append("starred for the summary")
             if n.confidential:
                 flags.append("confidential")
-            if n.witnesses:
+            if n.tags:
+                flags.append("tags: " + ", ".join(n.tags))
+            if n.links:
+                flags.append("evidence: " + ", ".join(n.links))
+            if n.template:
+                flags.append(f"template {n.template}")
+            extra = [f"{label}: {value}" for label, value in n.fields]
+            extra += [f"attachment: {a}" for a in n.attachments]
+            extra += [f"witness statement by {w}" for w in n.statements]
+            if n.witnesses and not n.statements:
                 flags.append("witnessed by " + ", ".join(n.witnesses))
             cell: Any
-            if n.seq in corrected or n.corrects is not None or flags:
+            if n.seq in corrected or n.corrects is not None or flags or extra:
                 pieces = [
                     escape(t).replace("\n", "<br/>")
                     for t in _cell_texts(n.text, text_width) or [n.text]
@@ -648,6 +874,8 @@ class _Builder:
                 if n.corrects is not None:
                     reason = f" — reason: {escape(n.reason)}" if n.reason else ""
                     pieces[0] = f"<b>Correction of #{n.corrects}</b>{reason}<br/>{pieces[0]}"
+                for line in extra:
+                    pieces[-1] += f"<br/><font size=6.5>{escape(line)}</font>"
                 if flags:
                     pieces[-1] += f"<br/><font size=6.5>[{escape('; '.join(flags))}]</font>"
                 cell = [Paragraph(t, self.st["cell"]) for t in pieces]
@@ -656,13 +884,15 @@ class _Builder:
             rows.append(
                 [
                     f"#{n.seq}",
-                    f"{n.event_time}{_out_of_range(n.event_time)}\nrec. {n.recorded}",
+                    f"{_fit(_two_lines(human_time(n.event_time, m.zone)), 45 * mm, 6.2)}"
+                    f"{_out_of_range(n.event_time)}\n"
+                    f"{_fit('rec. ' + _two_lines(human_time(n.recorded, m.zone)), 45 * mm, 6.2)}",
                     _fit(n.author, 22 * mm),
                     cell,
                 ]
             )
         tables = _table(
-            ["#", "Event / recorded", "Author", "Note"],
+            ["Entry", "Event / recorded", "Author", "Note"],
             rows,
             [11 * mm, 45 * mm, 22 * mm, text_width],
             self.st,
@@ -687,13 +917,27 @@ class _Builder:
             return
         self.para(
             "When, where and by whom each batch was collected: see the custody entries "
-            "(one row per collection). Digests are printed whole on one line.",
-            "small",
+            "(one row per collection, with its description). Digests are printed whole on "
+            "one line.",
+            "intro",
         )
         path_width = WIDTH - 122 * mm
-        rows = [[e.id, _fit(e.path, path_width), str(e.size), e.sha256] for e in m.evidence]
+        rows = [
+            [
+                e.id,
+                _fit(
+                    e.path
+                    + ("" if e.stored else "\n(by reference: hashed in place, not copied)")
+                    + (f"\n{e.description}" if e.description else ""),
+                    path_width,
+                ),
+                str(e.size),
+                f"{e.sha256}\nMD5 {e.md5}" if e.md5 else e.sha256,
+            ]
+            for e in m.evidence
+        ]
         tables = _table(
-            ["Item", "Path as collected", "Bytes", "SHA-256"],
+            ["Item", "Path as collected", "Bytes", "SHA-256 (MD5 when computed)"],
             rows,
             [14 * mm, path_width, 16 * mm, 92 * mm],
             self.st,
@@ -718,12 +962,12 @@ class _Builder:
             return
         self.para(
             "One row per signed custody entry; the custody template prints one form per item.",
-            "small",
+            "intro",
         )
         rows = [
             [
                 f"#{r.seq}",
-                r.at,
+                _fit(_two_lines(r.at), 36 * mm, 6.2),
                 r.step,
                 _fit(r.by, 20 * mm),
                 _pcell(r.items, self.st["cell"], 30 * mm),
@@ -732,7 +976,7 @@ class _Builder:
             for r in m.custody_log
         ]
         tables = _table(
-            ["Entry", "Recorded (UTC)", "Step", "By", "Items", "Detail"],
+            ["Entry", "Recorded", "Step", "By", "Items", "Detail"],
             rows,
             [12 * mm, 36 * mm, 16 * mm, 20 * mm, 30 * mm, WIDTH - 114 * mm],
             self.st,
@@ -753,14 +997,14 @@ class _Builder:
         if not m.custody:
             self.para("No evidence recorded, so no custody forms.")
             return
-        local = f" and in the case's zone ({m.zone})" if m.zone != "UTC" else ""
+        local = f" in the case's zone ({m.zone})" if m.zone != "UTC" else ""
         self.para(
             "One form per item, with the fields NIST SP 800-61 rev. 2 §3.3.2 lists for evidence. "
-            f"Times are the journal's recorded times in UTC (suffix Z){local}. A person is "
+            f"Times are the journal's recorded times{local}, with UTC. A person is "
             "recorded by name, role (title) and the fingerprint of the key that signed; irkit "
             "does not record phone numbers, serial or model numbers, or MAC/IP addresses, so "
             "those fields say so: add them by hand if known.",
-            "small",
+            "intro",
         )
         listed = len(m.custody) <= 200  # the contents stay a page or two
         for form in m.custody:
@@ -813,7 +1057,7 @@ class _Builder:
             note_width = WIDTH - 130 * mm
             rows = [
                 [
-                    _fit(f"{v.at}\n{v.local}" if v.local else v.at, 38 * mm, 6.2),
+                    _fit(_two_lines(v.at), 38 * mm, 6.2),
                     v.step,
                     _fit(v.giver or "—", 24 * mm),
                     _fit(v.receiver or "—", 24 * mm),
@@ -827,7 +1071,7 @@ class _Builder:
             ]
             events = _plain(
                 [
-                    "Time (UTC / local)",
+                    "Time",
                     "Step",
                     "From",
                     "To",
@@ -881,7 +1125,7 @@ class _Builder:
             return
         rows = [
             [
-                b.at,
+                _fit(f"#{b.seq}\n{_two_lines(b.at)}", 36 * mm, 6.2),
                 _fit(b.by, 18 * mm),
                 _pcell(
                     f"{b.artifact} ({b.kind})" if b.artifact else b.kind, self.st["cell"], 32 * mm
@@ -892,7 +1136,7 @@ class _Builder:
             for b in m.backups
         ]
         tables = _table(
-            ["Recorded (UTC)", "By", "Artifact", "Verdict", "Detail"],
+            ["Recorded", "By", "Artifact", "Verdict", "Every field recorded"],
             rows,
             [36 * mm, 18 * mm, 32 * mm, 22 * mm, WIDTH - 108 * mm],
             self.st,
@@ -904,6 +1148,11 @@ class _Builder:
                 )
             )
         self.story += tables
+
+    def backup_pages(self) -> None:
+        from irkit.report.backupsignoff import pages
+
+        pages(self)
 
     def root_cause(self) -> None:
         self.h2("Root cause")
@@ -1024,9 +1273,10 @@ class _Builder:
         )
         self.para(f"irkit verify --case DIR --trust {trust}", "mono")
         self.para(
-            f"2. Recompute the RFC 6962 Merkle root of the first {m.size} journal lines "
-            f"(leaf = SHA-256(0x00 || line), node = SHA-256(0x01 || left || right)); it must "
-            f"equal {m.root_hex}."
+            f"2. Recompute the RFC 6962 Merkle root of the first {m.size} journal lines, "
+            f"{entry_range(m.size)} (leaf = SHA-256(0x00 || line), node = SHA-256(0x01 || "
+            f"left || right)); in base64, as a checkpoint file writes it, it must equal "
+            f"{m.root_b64} (hex {m.root_hex})."
         )
         self.para(
             "3. The journal holds a signed report.exported entry with this file's SHA-256 and "
@@ -1035,13 +1285,19 @@ class _Builder:
         )
         self.para("irkit report --case DIR --check THIS-FILE.pdf", "mono")
         self.para(
-            "4. Without irkit: docs/FORMAT.md, section “Checking one entry with stock "
-            "openssl”, checks one entry's signature with openssl 3, sed and base64 only."
+            "4. Without irkit: this checks one entry's signature with openssl 3, sed and "
+            "base64 only (the same recipe as the format description, docs/FORMAT.md §3). "
+            "It prints “Signature Verified Successfully”."
         )
+        self.story.append(_Code(VERIFY_RECIPE, WIDTH))
         if m.redacted:
             self.para(
-                "5. Redacted text is shown as [REDACTED] sha256:<hex of the UTF-8 text>: whoever "
-                "holds the full case can prove what was withheld without this file revealing it."
+                "5. Redacted text is shown as [REDACTED] commit:<hex>, a salted commitment: "
+                "SHA-256(field salt || UTF-8 text), where the field salt is HMAC-SHA256(the "
+                "entry's salt, the field's name) and the entry's salt is in the signed entry, "
+                "never in a report. A reader cannot confirm a guess; whoever holds the journal "
+                "can disclose one field's salt and text, and anyone can then check it. Text of "
+                "an entry older than salts shows no digest at all."
             )
         self.para(
             "Fonts: DejaVu Sans (Latin, Greek, Cyrillic and more). CJK ideographs are not in "
@@ -1075,7 +1331,7 @@ def render_pdf(model: ReportModel, template: Template) -> bytes:
         canv.drawString(
             MARGIN,
             9 * mm,
-            f"{classification} · journal 1–{model.size} · root {model.root_hex[:16]}…",
+            f"{classification} · journal #0–#{model.size - 1} · root {model.root_b64}",
         )
         canv.drawRightString(width - MARGIN, 9 * mm, f"Page {number} of {total}")
         builder.marks.draw(canv, number)

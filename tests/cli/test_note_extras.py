@@ -26,7 +26,11 @@ def test_plain_note_body_is_unchanged(irkit: Runner, case: Case, key_files: KeyF
     assert sorted(body) == ["attachments", "confidential", "tags", "text"]  # type: ignore[arg-type]
 
 
-def test_link_and_star(irkit: Runner, case: Case, key_files: KeyFiles) -> None:
+def test_link_and_star(irkit: Runner, case: Case, key_files: KeyFiles, tmp_path: Path) -> None:
+    for name in ("a.log", "b.log"):  # a note links only items the case holds
+        (tmp_path / name).write_text(name)
+        got = irkit("evidence", "collect", str(tmp_path / name), key=key_files.alice, case=case.root)
+        assert got.exit_code == 0, got.output
     out = irkit(
         "note",
         "add",

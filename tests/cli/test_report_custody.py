@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from irkit import custody
 from irkit.case import Case
 from irkit.evidence import inventory
+from irkit.report.model import build, human_time
 from irkit.summary import names_from
 
 
@@ -53,7 +54,8 @@ def test_custody_form_for_every_item_and_event(demo: Path, irkit: Runner, tmp_pa
         assert rows
         for row in rows:
             assert row["signature"] == "valid"
-            assert re.sub(r"\s+", "", row["time"]) in flat
+            # shown for people: the case's zone and UTC, to the second
+            assert re.sub(r"\s+", "", human_time(row["time"], build(entries).zone)) in flat
             for who in (row["from"], row["to"]):
                 if who:
                     assert re.sub(r"\s+", "", names[who]) in flat, (item_id, row)
@@ -83,7 +85,7 @@ def test_redacted_demo_report_leaks_nothing(demo: Path, irkit: Runner, tmp_path:
     assert result.exit_code == 0, result.output
     pdf = out.read_bytes()
     assert b"on-call manager" not in pdf
-    assert "on-call" not in _flat(pdf) and "[REDACTED]sha256:" in _flat(pdf)
+    assert "on-call" not in _flat(pdf) and "[REDACTED]commit:" in _flat(pdf)
     qpdf = shutil.which("qpdf")
     if qpdf is None:
         pytest.skip("qpdf is not installed")

@@ -82,7 +82,7 @@ def test_unknown_key_and_resigned_good_manifest_accepted(tmp_path: Path) -> None
     lines = _lines(tmp_path)
     assert len(backupmanifest.parse(_resign(lines))) == 2  # the re-signer itself is sound
     item = json.loads(lines[2].rstrip(",\n"))
-    item["Mtime"] = 1
+    item["Owner"] = 1  # (Mode, Uid, Gid, Mtime are --meta fields)
     lines[2] = json.dumps(item) + ",\n"
     with pytest.raises(InputError, match="unknown keys"):
         backupmanifest.parse(_resign(lines))

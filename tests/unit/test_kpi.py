@@ -115,6 +115,6 @@ def test_kpis_equal_hand_computed_values(tmp_path: Path, alice: Signer, bob: Sig
         "internal_breaches": 2,  # B and D: tier 1 acknowledge (15 min) missed
         "reopens": 1,
         "first_contact_resolutions": 1,
-        "fcr_percent": 33,
-        "satisfaction_mean_permille": 4000,
+        "fcr_percent": 33.33,
+        "satisfaction_mean": 4.0,
     }

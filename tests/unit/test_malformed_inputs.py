@@ -350,7 +350,7 @@ BACKUP_MANIFESTS: dict[str, bytes] = {
     "Checksum upper case": _backup_doc([_rec(Checksum=SHA.upper())]),
     "Checksum an int": _backup_doc([_rec(Checksum=5)]),
     "Checksum without algorithm": _backup_doc([_rec(**{"Checksum-Algorithm": "MD5"})]),
-    "unknown key": _backup_doc([_rec(Mode=1)]),
+    "unknown key": _backup_doc([_rec(Owner=1)]),  # (Mode is a --meta field)
     "entry a list": _backup_doc([["f", 1]]),
     "Files an object": _backup_doc({"f": 1}),
     "Files a string": _backup_doc("f"),

@@ -15,7 +15,7 @@ from irkit.case import Case
 from irkit.keys import Signer
 from irkit.notes import add_note, correct_note, witness_note
 from irkit.report import export
-from irkit.report.model import build
+from irkit.report.model import build, human_time, withheld
 from tests.helpers import qpdf_decompressed
 
 SECRET = "Suspect password is hunter2-Zebra"
@@ -65,8 +65,8 @@ def test_report_shows_case_notes_authors_times_and_pages(filled: Case) -> None:
     for note in model.notes:
         assert _squash(note.text) in flat, note.text
         assert note.author in text
-        assert _squash(note.event_time) in flat
-        assert _squash(note.recorded) in flat
+        assert _squash(human_time(note.event_time, model.zone)) in flat
+        assert _squash(human_time(note.recorded, model.zone)) in flat
     for signer in model.signers:
         assert signer.fingerprint in flat  # wrapped inside its cell, still copyable
     assert model.root_hex in flat
@@ -99,7 +99,11 @@ def test_redacted_report_leaks_nothing_confidential(filled: Case, tmp_path: Path
         assert needle.encode() not in raw
         assert needle not in text
     assert "[REDACTED]" in text
-    assert hashlib.sha256(SECRET.encode()).hexdigest() in _squash(text)
+    # an unsalted digest would confirm a guess: only the salted commitment is shown
+    assert hashlib.sha256(SECRET.encode()).hexdigest().encode() not in raw
+    entry = next(e for e in filled.read_entries().entries if e.body.get("text") == SECRET)
+    assert _squash(withheld(SECRET, entry.body["salt"], "text")) in _squash(text)
+    assert entry.body["salt"].encode() not in raw
     assert _squash(NOTES[1]) in _squash(text)  # the rest is still there
 
 

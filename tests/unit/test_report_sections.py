@@ -24,11 +24,12 @@ from irkit.evidence import collect
 from irkit.keys import Signer
 from irkit.notes import add_note
 from irkit.report import export
-from irkit.report.model import build, withheld
+from irkit.report.model import build, human_time
 from irkit.report.templates import load, parse
 from irkit.settings import preset
 from tests.conftest import FixedClock
 from tests.helpers import qpdf_decompressed
+from tests.unit.test_report_everything import commitments
 
 SECRET = "Insider is j.doe, badge 4471-Quokka"
 LESSON = "Rotate deploy keys monthly"
@@ -113,18 +114,19 @@ def test_incident_report_shows_every_fact_of_the_case(rich: Case) -> None:
         assert item.sha256 in flat, item.id
     for note in model.notes:
         assert _clean(note.author) in flat
-        assert _clean(note.event_time) in flat and _clean(note.recorded) in flat
+        assert _clean(human_time(note.event_time, model.zone)) in flat
+        assert _clean(human_time(note.recorded, model.zone)) in flat
     verdicts = [e.body["verdict"] for e in entries if e.kind == "backup.verified"]
     assert sorted(verdicts) == ["FAIL", "PASS"]
     for e in (e for e in entries if e.kind == "backup.verified"):
-        row = _clean(f"{e.recorded}")
+        row = _clean(human_time(e.recorded, model.zone))
         assert row in flat
         assert e.body["artifact_sha256"] in flat
     # the verdicts sit in their rows: PASS with the sign-off, FAIL on its own
     assert "PASS,signedoff" in flat and "FAIL" in flat
     for e in entries:
         if e.kind.startswith("custody.") or e.kind == "evidence.collected":
-            assert _clean(e.recorded) in flat, e.seq
+            assert _clean(human_time(e.recorded, model.zone)) in flat, e.seq
     total = len(pages)
     assert f"Page 1 of {total}" in pages[0] and f"Page {total} of {total}" in pages[-1]
     for needle in (
@@ -146,8 +148,10 @@ def test_incident_report_shows_every_fact_of_the_case(rich: Case) -> None:
         assert _clean(needle) in flat, needle
     summary = _clean(" ".join(model.summary_lines))
     assert summary in flat
-    assert "3evidenceitems" in summary and "2backupverifications(1PASS,1FAIL)" in summary
-    assert "SLA:" in " ".join(model.summary_lines)
+    assert (
+        "3evidenceitems" in summary and "2backupverification(s)wererecorded(1PASS,1FAIL)" in summary
+    )
+    assert "Service levels:" in " ".join(model.summary_lines)
 
 
 def _contents(pdf: bytes) -> list[tuple[str, int]]:
@@ -195,8 +199,8 @@ def test_custody_forms_show_every_event_and_the_verification(rich: Case) -> None
         for v in form.events:
             events += 1
             assert _clean(v.at) in flat and _clean(v.giver) in flat and _clean(v.receiver) in flat
-            assert v.signature == "valid" and v.local.endswith("(Europe/Berlin)")
-            assert _clean(v.local) in flat
+            # the case's zone (its settings: Europe/Berlin) with UTC, to the second
+            assert v.signature == "valid" and re.search(r"CES?T \(\S+ UTC\)", v.at)
         assert not form.problems
     # collected for all 3, released+accepted for all 3, stored E-0001, released E-0002
     assert events == 3 * 3 + 2
@@ -253,7 +257,8 @@ def test_redaction_covers_every_section(rich: Case, tmp_path: Path, template: st
     if template == "incident":
         # the secret is a tagged lesson: both the notes table and "Lessons learned" show it
         assert "Quokka" in "\n".join(_pages(plain))
-        assert _clean(text).count(_clean(withheld(SECRET))) == 2
+        (shown,) = commitments(entries, SECRET)
+        assert _clean(text).count(_clean(shown)) == 2
         assert _clean(LESSON) in _clean(text)
 
 
@@ -361,7 +366,8 @@ def test_confidential_lifecycle_text_is_withheld(
     for needle, full in secrets.items():
         assert needle in plain, needle
         assert needle.encode() not in pdf and needle.encode() not in raw, needle
-        assert _clean(withheld(full)) in text, needle
+        (shown,) = commitments(entries, full)
+        assert _clean(shown) in text, needle
     assert "Bob" in text  # what was not marked stays readable
 
 
@@ -396,8 +402,9 @@ def test_confidential_collection_withholds_paths_and_description(
     text = _clean("\n".join(_pages(pdf)))
     raw = qpdf_decompressed(pdf, tmp_path)
     assert "Koala" in plain and "platypus" in plain
-    assert _clean(withheld(str(secret_file))) in text
-    assert _clean(withheld("laptop of Mr Koala")) in text
+    (path,) = commitments(entries, str(secret_file))
+    (description,) = commitments(entries, "laptop of Mr Koala")
+    assert _clean(path) in text and _clean(description) in text
     assert b"Koala" not in raw and b"Koala" not in pdf
     # the second, public collection of the same folder still shows its paths
     assert "platypus" in text

@@ -35,13 +35,14 @@ GARBAGE = [
     "25:00",
     "2026-13-01",
     "-5x",
-    "+15m",
     "2026-11-22T14:05+25:00",
 ]
 ACCEPTED = {
     "1970-01-01T00:00Z": datetime(1970, 1, 1, tzinfo=UTC),
     "9998-12-31T23:59:59Z": datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC),
     "-15m": datetime(2026, 11, 22, 11, 45, tzinfo=UTC),
+    "+15m": datetime(2026, 11, 22, 12, 15, tzinfo=UTC),
+    "+3d": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
     "2026-11-22T14:05+01:00": datetime(2026, 11, 22, 13, 5, tzinfo=UTC),
 }
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shlex
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from irkit import backupchecks, backupmanifest, backupmeta, plausibility, restore, toolrestore
 from irkit.bodies import Body, Label, SafeInt, Sha256Hex
 from irkit.errors import InputError, ProblemsFound
+from irkit.safefile import what_is
 
 if TYPE_CHECKING:
     from irkit.case import Case
@@ -300,6 +302,15 @@ def run_verify(
         raise InputError("give --restore-cmd or --restic/--borg, not both")
     if tool is None and not artifact.exists():
         raise InputError(f"artifact not found: {artifact}")
+    if tool is None and restore_cmd is None:
+        mode = artifact.stat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO blocks, /dev/zero never ends
+            raise InputError(f"{artifact}: {what_is(mode)}, not a backup file or folder")
+    if restore_cmd is not None:
+        try:
+            shlex.split(restore_cmd)
+        except ValueError as exc:
+            raise InputError(f"cannot parse --restore-cmd: {exc}") from exc
     found = None if restore_cmd or tool else restore.detect(artifact, artifact_type)
     kind = tool.kind if tool else "command" if found is None else found.kind
     wanted = [r.path for r in expected]
@@ -356,6 +367,8 @@ def run_verify(
             compared = backupchecks.pg_comparable(restored.files)
             finding, pg_check = backupchecks.pg_verify(root, manifest, timeout)
             checked.findings.append(finding)
+        if the_spec is not None and the_spec.query:  # after pg_verifybackup: it changes files
+            checked.findings += backupchecks.run_queries(root, the_spec.query)
         if loaded.databases:
             checked.findings += backupchecks.compare_rows(root, loaded.databases, checked.databases)
         if outcome is not None:

@@ -294,3 +294,43 @@ def recorded_manifest(case: Case | None, digest: str) -> dict[str, Any] | None:
         if entry.kind == MANIFEST_KIND and entry.body.get("manifest_sha256") == digest:
             return {"seq": entry.seq, "recorded": entry.recorded, "actor": entry.actor}
     return None
+
+
+def run_queries(root: Path, rules: list[Any]) -> list[Finding]:
+    """The spec's [[query]] rules on the restored data directory, started for the purpose:
+    a backup whose server does not start, or whose answers are wrong, is a FAIL."""
+    from irkit import pgrestore
+
+    if not rules:
+        return []
+    if not (root / "PG_VERSION").is_file():
+        return [Finding("query", False, "[[query]] needs a restored PostgreSQL data directory")]
+    out: list[Finding] = []
+    by_user: dict[str, list[Any]] = {}
+    for rule in rules:
+        by_user.setdefault(rule.user, []).append(rule)
+    for user, group in by_user.items():
+        answers, why = pgrestore.query_restored(
+            root,
+            [(r.database, r.sql) for r in group],
+            user=user,
+            timeout=max(r.timeout for r in group),
+        )
+        if why is not None:
+            return [*out, Finding("query", False, f"the restored cluster does not start: {why}")]
+        for rule, got in zip(group, answers, strict=True):
+            label = f"{rule.database}: {rule.sql}"
+            if got.value is None:
+                out.append(Finding("query", False, f"{label}: failed: {got.error}"))
+                continue
+            ok, want = True, ""
+            if rule.expect is not None:
+                ok, want = got.value == rule.expect, f", expected {rule.expect!r}"
+            if rule.at_least is not None:
+                try:
+                    ok = ok and int(got.value) >= rule.at_least
+                except ValueError:
+                    ok = False
+                want += f", at least {rule.at_least} expected"
+            out.append(Finding("query", ok, f"{label}: {got.value!r}{want}"))
+    return out

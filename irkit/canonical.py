@@ -161,6 +161,11 @@ def _parse_exact(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"line is not valid JSON ({exc.args[0].split(':')[0]})"
     if not isinstance(obj, dict):
         return None, "line is not a JSON object"
+    try:
+        _FAST_ENCODER.encode(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        # a \ud800-style escape: valid JSON, but no Unicode text, and nothing can sign it
+        return None, "line holds a lone surrogate escape (not Unicode text)"
     fast_path_valid = not exact and (line.isascii() or _NON_BMP.search(line) is None)
     if fast_path_valid and _FAST_ENCODER.encode(obj).encode("utf-8") == line:
         return obj, None

@@ -663,8 +663,13 @@ def remove_member(
     they could never release it, and nobody else may."""
     from irkit.custody import held_by
 
-    member = case.roster().resolve(fingerprint)
-    held = held_by(case.read_entries().entries, member.fingerprint)
+    roster = case.roster()
+    member = roster.resolve(fingerprint)
+    held = (
+        []
+        if member.fingerprint == roster.opener
+        else held_by(case.read_entries().entries, member.fingerprint)
+    )  # the opener is refused as such by `Case.append`
     if held:
         raise InputError(
             f"refused: {member.name} holds {', '.join(held)}; nothing was written",

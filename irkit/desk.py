@@ -265,7 +265,10 @@ def escalate(
     if tier is not None:
         body["tier"] = tier
     if team:
-        body["team"] = team
+        member = case.roster().find(team, what="--to")
+        body["team"] = member.name if member else team
+        if member is not None:
+            body["member"] = member.fingerprint
     if clock_name:
         body["clock"] = clock_name
     if confidential:

@@ -80,4 +80,9 @@ def loads(data: bytes | str, *, what: str = "document") -> Any:
         raise InputError(f"{what} is not valid JSON: {exc}") from exc
     if depth(raw) > MAX_DEPTH:  # after parsing: every string is closed, the scan is linear
         raise too_deep
+    if b"\\u" in raw:
+        try:  # a \ud800-style escape is valid JSON but no text: refused like bad UTF-8
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"{what} holds a lone surrogate escape (not Unicode text)") from exc
     return doc

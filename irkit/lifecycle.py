@@ -129,6 +129,8 @@ class Escalated(Markable):
     trigger: Literal["manual", "breach"] = "manual"
     clock: Label | None = None  # the breached clock when trigger == "breach"
     reason: Text
+    # when `team` names a case member (`--to "Bob Example"`), their fingerprint
+    member: Fingerprint | None = None
 
 
 class Acknowledged(Body):

@@ -258,6 +258,10 @@ class _Cluster:
             ],
             STEP_TIMEOUT,
         )
+        self.launch()
+
+    def launch(self, extra: dict[str, str] | None = None) -> None:
+        """Start the server on `self.data` (a fresh initdb, or a restored data directory)."""
         opts = {
             "listen_addresses": "",
             "unix_socket_directories": str(self.run_dir),
@@ -268,6 +272,7 @@ class _Cluster:
             "autovacuum": "off",
             "max_connections": "20",
             "logging_collector": "off",
+            **(extra or {}),
         }
         argv = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(PORT)]
         for key, value in opts.items():
@@ -608,3 +613,83 @@ def database_name(conninfo: str) -> str:
     if "=" not in conninfo and "://" not in conninfo and conninfo:
         return conninfo  # psql -d NAME
     return os.environ.get("PGDATABASE") or os.environ.get("PGUSER") or "postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    database: str
+    sql: str
+    value: str | None  # the first column of the first row; None when the query failed
+    error: str | None = None
+
+
+def query_restored(
+    datadir: Path,
+    queries: list[tuple[str, str]],
+    *,
+    user: str,
+    timeout: float = STEP_TIMEOUT,
+) -> tuple[list[QueryAnswer], str | None]:
+    """Start a server on a restored physical backup (DATADIR, backup_label + WAL: it
+    recovers to consistency as a real restore would), run each (database, sql) read-only as
+    USER, stop it. Returns the answers, or ([], why) when the server did not come up (a
+    finding: the backup does not start). The restored tree is handed to the cluster user
+    (when root) and served with irkit's own trust-only pg_hba.conf on a private socket."""
+    bindir = find_bindir()
+    work = Path(tempfile.mkdtemp(prefix="irkit-pgq-"))
+    cluster: _Cluster | None = None
+    try:
+        cluster = _Cluster(bindir, work)
+        cluster.data.rmdir()  # the restored directory is served instead of an initdb
+        cluster.data = datadir
+        hba = work / "hba.conf"
+        hba.write_text("local all all trust\n", encoding="utf-8")
+        ident = work / "ident.conf"
+        ident.write_text("", encoding="utf-8")
+        if cluster.uid is not None:
+            for path in (hba, ident):
+                os.chown(path, cluster.uid, cluster.gid if cluster.gid is not None else -1)
+            for dirpath, dirnames, filenames in os.walk(datadir):
+                for name in [*dirnames, *filenames]:
+                    os.lchown(Path(dirpath) / name, cluster.uid, cluster.gid or -1)
+            os.chown(datadir, cluster.uid, cluster.gid if cluster.gid is not None else -1)
+        os.chmod(datadir, 0o700)
+        for sig in ("standby.signal", "recovery.signal", "postmaster.pid"):
+            with contextlib.suppress(FileNotFoundError):
+                (datadir / sig).unlink()
+        extra = {
+            "hba_file": str(hba),
+            "ident_file": str(ident),
+            "shared_preload_libraries": "",
+            "archive_mode": "off",
+            "restore_command": "",
+            "max_wal_senders": "0",
+        }
+        try:
+            cluster.launch(extra)
+        except StepFailed as exc:
+            return [], f"{exc.message}: {exc.output[-500:]}"
+        answers: list[QueryAnswer] = []
+        guard = {"PGUSER": user, "PGOPTIONS": "-c default_transaction_read_only=on"}
+        for database, sql in queries:
+            argv = [str(bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
+            argv += ["-d", database, "-c", sql]
+            try:
+                code, out, tail = cluster.run(
+                    "query", argv, timeout, env=guard, stdout_to_log=False
+                )
+            except StepFailed as exc:
+                answers.append(QueryAnswer(database, sql, None, exc.message))
+                continue
+            if code != 0:
+                answers.append(QueryAnswer(database, sql, None, tail[-500:] or f"exit {code}"))
+                continue
+            first = out.decode("utf-8", errors="replace").split("\n", 1)[0].split("|", 1)[0]
+            answers.append(QueryAnswer(database, sql, first.strip()))
+        return answers, None
+    finally:
+        try:
+            if cluster is not None:
+                cluster.stop()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)

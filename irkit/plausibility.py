@@ -139,8 +139,23 @@ class LimitsRule(_Strict):
         return dataclasses.replace(base, **given)
 
 
+class QueryRule(_Strict):
+    """SQL run on a restored physical PostgreSQL backup (a PostgreSQL backup_manifest as
+    --manifest): the server is started on the restored data directory, as a real restore
+    would, and the first value the query returns must equal `expect` or be at least
+    `at_least` (irkit/backupchecks.py)."""
+
+    sql: _Text
+    database: _Text = "postgres"
+    user: _Text = "postgres"  # a role of the backed-up cluster (its superuser is usual)
+    expect: str | None = None
+    at_least: _Count | None = None
+    timeout: Annotated[int, Field(ge=1, le=86400)] = 600
+
+
 class Spec(_Strict):
     limits: LimitsRule | None = None
+    query: list[QueryRule] = []
     paths: list[PathRule] = []
     sqlite: list[SqliteRule] = []
     postgres: list[PostgresRule] = []
@@ -315,7 +330,10 @@ def _check_archives(root: Path, rule: GlobRule) -> list[Finding]:
             if exc.errno is not None and restore.is_environment_error(exc):
                 raise restore.scratch_failure(root, exc, f"testing {rel}") from exc
             out.append(Finding("archives", False, f"{rel}: does not test clean: {exc}"))
-        except (EOFError, ValueError, zlib.error, zipfile.BadZipFile, tarfile.TarError) as exc:
+        except (
+            *(EOFError, ValueError, zlib.error, zipfile.BadZipFile, tarfile.TarError),
+            *(NotImplementedError, RuntimeError),  # a zip method or encryption it cannot read
+        ) as exc:
             out.append(Finding("archives", False, f"{rel}: does not test clean: {exc}"))
     return out
 

@@ -282,6 +282,8 @@ class _Writer:
         for attempt in (0, 1):
             try:
                 fd = os.open(target, flags, 0o600)
+                if self.result.links.pop(rel, None) is not None:  # an outside link recorded
+                    self.notice(name, "duplicate member: the later copy replaces the earlier")
                 break
             except FileExistsError:
                 if attempt or not self._replace(target, rel, name):
@@ -364,12 +366,15 @@ class _Writer:
             self.refuse(name, "symlink with an empty target or a NUL byte in it")
             return
         dest = PurePosixPath(rel).parent / link
-        if link.startswith("/") or ".." in PurePosixPath(os.path.normpath(dest)).parts:
-            self.result.links[rel] = link
-            self.notice(name, f"symlink to outside the tree recorded, not created: {link}")
-            return
+        outside = link.startswith("/") or ".." in PurePosixPath(os.path.normpath(dest)).parts
         target = self.parent_ok(rel, name)
         if target is None:
+            return
+        if outside:
+            if os.path.lexists(target) and not self._replace(target, rel, name):
+                return  # the later member wins here too: the earlier file goes
+            self.result.links[rel] = link
+            self.notice(name, f"symlink to outside the tree recorded, not created: {link}")
             return
         for attempt in (0, 1):
             try:
@@ -435,9 +440,7 @@ def tar_info_class(report: Callable[[str], None]) -> type[tarfile.TarInfo]:
                         continue  # zeros inside the skipped region
                     raise
                 except tarfile.InvalidHeaderError as exc:  # type: ignore[attr-defined]
-                    if start == 0 and not skipped:
-                        raise
-                    if not skipped:
+                    if not skipped:  # (at byte 0 too: the container said it is a tar)
                         report(
                             f"damaged tar header at byte {start}: {exc}; "
                             "skipped to the next valid header"
@@ -531,7 +534,7 @@ def _check_tail(tf: tarfile.TarFile, w: _Writer) -> None:
 def _extract_zip(artifact: Path, w: _Writer) -> None:
     try:
         zf = zipfile.ZipFile(artifact)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
         w.result.findings.append(f"zip archive is damaged or truncated: {exc}")
         return
     with zf:
@@ -561,8 +564,11 @@ def _extract_zip(artifact: Path, w: _Writer) -> None:
                 else:
                     with zf.open(info) as src:
                         w.file(info.filename, src, (mode & 0o7777) or 0o644, meta)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
-                w.result.findings.append(f"zip member {info.filename!r} is damaged: {exc}")
+            except (
+                *(zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error),
+                *(lzma.LZMAError, NotImplementedError, RuntimeError),  # method, encryption
+            ) as exc:
+                w.result.findings.append(f"zip member {info.filename!r} cannot be read: {exc}")
 
 
 class PipelinedStream:
@@ -807,7 +813,7 @@ DETECTION_ORDER = (
     "directory (pg_dump -Fd when it holds toc.dat)",
     "empty file",
     "stream compression by magic number (gzip, bzip2, xz, zstd), then the rest on what it holds",
-    "tar (a valid header checksum in block 0; pg_dump -Ft when its first member is toc.dat)",
+    "tar (a valid header checksum or the ustar magic in block 0; pg_dump -Ft: toc.dat first)",
     "SQLite database (header 'SQLite format 3')",
     "pg_dump custom format (PGDMP)",
     "zip (a local file header or an empty archive's end record at byte 0)",
@@ -832,7 +838,7 @@ def _inner(head: bytes, forced: str | None) -> str | None:
     """The container kind of uncompressed bytes starting with HEAD."""
     if forced is not None:
         return forced
-    if _tar_block(head):
+    if _tar_block(head) or head[257:262] == b"ustar":  # magic, bad checksum: a damaged tar
         return "tar"
     if head[:16] == SQLITE_MAGIC:
         return "sqlite"

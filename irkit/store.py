@@ -383,15 +383,16 @@ class EvidenceStore:
         if fd is None:
             return
         try:
-            if not created:
-                return
             try:
                 # converting shared -> exclusive; if another writer holds the store its entry
                 # may name one of these blobs (it found them already there): leave them
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return
-            self.remove_unnamed(created)
+            if created:
+                self.remove_unnamed(created)  # and the empty tmp/ folder
+            else:
+                self.remove_empty_folder(self.root / "tmp")  # e.g. a copy that hit ENOSPC
         finally:
             os.close(fd)
 

@@ -151,25 +151,34 @@ def _with_offset(naive: datetime, zoned: datetime) -> str:
 FUTURE_GRACE = timedelta(minutes=5)  # clocks of two laptops disagree by this much
 
 
-def check_past(moment: datetime, text: str, *, now: datetime | None = None) -> datetime:
+def check_past(
+    moment: datetime,
+    text: str,
+    *,
+    now: datetime | None = None,
+    what: str = "event time",
+    override: str | None = "--future",
+) -> datetime:
     """`moment`, or InputError when it lies ahead of now (more than FUTURE_GRACE): an event
     time records what already happened, so `14:05` typed at 08:06 is a slip, not a plan.
     Callers let `--future` skip this."""
     current = now or datetime.now(UTC)
     if moment <= current + FUTURE_GRACE:
         return moment
-    ahead = moment - current
-    hours, rest = divmod(int(ahead.total_seconds()), 3600)
-    span = f"{hours} h {rest // 60} min" if hours < 48 else f"{hours // 24} days"
-    hint = "give the date too (e.g. yesterday's), or --future if it really lies ahead"
+    minutes = round((moment - current).total_seconds() / 60)
+    hours, rest = divmod(minutes, 60)
+    days = round(minutes / 1440)
+    span = f"{hours} h {rest} min" if hours < 48 else f"{days} days"
+    tail = f", or {override} if it really lies ahead" if override else ""
+    hint = f"give the date too (e.g. yesterday's){tail}"
     if re.fullmatch(r"\d{1,2}:\d{2}(?::\d{2})?", text.strip()):
         yesterday = (moment - timedelta(days=1)).astimezone()
         hint = (
             f"{text.strip()} today has not happened yet; yesterday's is "
-            f"{yesterday.isoformat(timespec='minutes')}; --future if it really lies ahead"
+            f"{yesterday.isoformat(timespec='minutes')}{tail}"
         )
     raise InputError(
-        f"event time {text!r} is {span} in the future ({display_moment(moment)})", hint=hint
+        f"{what} {text!r} is {span} in the future ({display_moment(moment)})", hint=hint
     )
 
 

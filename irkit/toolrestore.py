@@ -96,6 +96,14 @@ class _Bounded:
         return head + mid + tail.decode(errors="replace")
 
 
+_HELD = {signal.SIGTERM, signal.SIGINT}
+
+
+def _unhold() -> None:
+    """In the child before exec: the tool gets the signal mask irkit had."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+
+
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
@@ -117,6 +125,11 @@ def run(
     (timeout, Ctrl-C, SIGTERM turned into an exception, normal exit leaving children)."""
     out = ToolRun(argv=list(argv))
     start = time.monotonic()
+    # SIGTERM/SIGINT are held while the child is forked: a signal handled inside Popen
+    # (raised as an exception) would leave a started tool nobody knows the pid of
+    held = threading.current_thread() is threading.main_thread()
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         proc = subprocess.Popen(
             argv,
@@ -125,28 +138,39 @@ def run(
             stderr=subprocess.PIPE if split else subprocess.STDOUT,
             cwd=cwd,
             env=child_env(env),
-            start_new_session=False,  # its own group: a timeout kills its children too
+            start_new_session=True,  # its own group: a timeout kills its children too
+            preexec_fn=_unhold if held else None,  # runs one sigprocmask before exec
         )
-    except OSError as exc:
+    except BaseException as exc:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+        if not isinstance(exc, OSError):
+            raise
         out.start_error = f"{argv[0]}: {exc.strerror or exc}"
         return out
+    try:
+        if held:  # a signal that came meanwhile is raised here, with the group known
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
     buf, answer = _Bounded(), _Bounded()
     assert proc.stdout is not None
     streams = [(proc.stdout, answer if split else buf)]
     if proc.stderr is not None:
         streams.append((proc.stderr, buf))
+    readers: list[threading.Thread] = []
 
     def pump(fd: int, into: _Bounded) -> None:
         with contextlib.suppress(OSError, ValueError):
             while chunk := os.read(fd, _READ):
                 into.add(chunk)
 
-    readers = [
-        threading.Thread(target=pump, args=(st.fileno(), into), daemon=True) for st, into in streams
-    ]
-    for reader in readers:
-        reader.start()
-    try:
+    try:  # from here on a signal (SIGTERM raised as an exception) still kills the group
+        for st, into in streams:
+            readers.append(threading.Thread(target=pump, args=(st.fileno(), into), daemon=True))
+            readers[-1].start()
         try:
             out.exit_code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

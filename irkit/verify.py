@@ -29,6 +29,7 @@ from irkit.errors import InputError
 from irkit.keys import PublicKey, is_fingerprint
 from irkit.roster import FOLDED_KINDS, Roster, body_problem
 from irkit.safefile import read_bytes as safe_read
+from irkit.safefile import read_input
 from irkit.store import EvidenceStore
 from irkit.timefmt import is_utc_stamp
 
@@ -319,7 +320,8 @@ def _verify(
         ctx.problem(None, "journal", f"journal.jsonl is {refused}: refused, not read")
 
     keys_from_dir = _keys_dir_keys(case.keys_dir)
-    jobs = jobs or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or cores, 4 * cores)  # more workers than that only cost forks and memory
     pool = None
     pending = None
     n = len(scan.lines)
@@ -659,7 +661,9 @@ def _check_checkpoints(
         try:
             # the case's own copies are opened safely; one the auditor names is theirs to
             # choose, `<(...)` included
-            note = parse_note(path.read_bytes() if kept else safe_read(path))
+            note = parse_note(
+                read_input(path, what="checkpoint", limit=1 << 20) if kept else safe_read(path)
+            )
             cp = parse_checkpoint(note.text)
         except (OSError, InputError, UnicodeDecodeError) as exc:
             msg = exc.strerror if isinstance(exc, OSError) else str(exc)

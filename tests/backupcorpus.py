@@ -14,6 +14,7 @@ import lzma
 import os
 import shutil
 import tarfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class Case:
     fail: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     needs: tuple[str, ...] = field(default=())  # tools that must be installed
+    limits: dict[str, int] = field(default_factory=dict)  # --max-* options for this case
 
 
 def _src(top: Path, files: dict[str, bytes]) -> Path:
@@ -115,6 +117,13 @@ def _damaged_header(top: Path) -> Path:
     second = 512 + 1024  # a.txt: header + 600 bytes padded to 1024
     raw[second + 148 : second + 156] = b"0000000\x00"
     return _write(top, "badheader.tar", bytes(raw))
+
+
+def _damaged_first_header(top: Path) -> Path:
+    _src(top, GOOD)
+    raw = bytearray(_tar_bytes(_good_members(), tarfile.USTAR_FORMAT))
+    raw[148:156] = b"0000000\x00"
+    return _write(top, "badfirst.tar.gz", gzip.compress(bytes(raw)))
 
 
 def _zeroed_header(top: Path) -> Path:
@@ -212,7 +221,13 @@ def _system_tree(top: Path) -> Path:
 def _duplicates(top: Path) -> Path:
     """tar -r appends: the last copy is what tar restores."""
     _src(top, GOOD)
-    members = [_member("a.txt", b"old version\n"), *_good_members()]
+    members = [
+        _member("a.txt", b"old version\n"),
+        _member("c.txt", kind=tarfile.SYMTYPE, linkname="/etc/hostname"),  # then a file
+        _member("d", kind=tarfile.DIRTYPE),
+        _member("d/b.bin", kind=tarfile.SYMTYPE, linkname="../a.txt"),  # then a file
+        *_good_members(),
+    ]
     return _write(top, "dup.tar", _tar_bytes(members))
 
 
@@ -231,6 +246,49 @@ def _hostile(top: Path) -> Path:
         *_good_members(),
     ]
     return _write(top, "hostile.tar", _tar_bytes(members))
+
+
+def _zip_bomb(top: Path) -> Path:
+    _src(top, GOOD)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("huge.txt", b"B" * (24 << 20))
+    return _write(top, "bomb.zip", buf.getvalue())
+
+
+def _xz_zeros(top: Path) -> Path:
+    """Zeros cost no disk, but inflating them costs time: max_apparent bounds it."""
+    _src(top, GOOD)
+    members = [*_good_members(), _member("zeros.img", bytes(32 << 20))]
+    return _write(top, "zeros.tar.xz", lzma.compress(_tar_bytes(members)))
+
+
+def _many(top: Path) -> Path:
+    _src(top, GOOD)
+    members = [*_good_members(), *(_member(f"m/{i}", b"") for i in range(50))]
+    return _write(top, "many.tar", _tar_bytes(members))
+
+
+def _zip_duplicates(top: Path) -> Path:
+    _src(top, GOOD)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: wanted here
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("a.txt", b"stale copy")
+            for n, d in GOOD.items():
+                zf.writestr(n, d)
+    return _write(top, "dup.zip", buf.getvalue())
+
+
+def _zip_method(top: Path) -> Path:
+    """A compression method nothing here implements (99, AES): named, never a traceback."""
+    _src(top, GOOD)
+    data = bytearray(_zip_bytes(top))
+    central = data.index(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    data[8:10] = (99).to_bytes(2, "little")
+    return _write(top, "method.zip", bytes(data))
 
 
 def _sql_first(top: Path) -> Path:
@@ -272,7 +330,16 @@ CASES = [
     Case("bad gzip CRC", _gz_bad_crc, "FAIL", ("incorrect data check",)),
     Case("truncated xz", _xz_cut, "FAIL", ("truncated",)),
     Case(
-        "damaged header mid-archive", _damaged_header, "FAIL", ("damaged tar header at byte 1536",)
+        "damaged header mid-archive",
+        _damaged_header,
+        "FAIL",
+        ("damaged tar header at byte 1536", "missing: d/b.bin"),  # c.txt after it: restored
+    ),
+    Case(
+        "damaged first header",
+        _damaged_first_header,
+        "FAIL",
+        ("damaged tar header at byte 0", "missing: a.txt"),  # d/b.bin and c.txt restored
     ),
     Case("zeroed header mid-archive", _zeroed_header, "FAIL", ("after the end-of-archive marker",)),
     Case("tar cut inside a header", _cut_in_header, "FAIL", ("cut short inside a header",)),
@@ -283,6 +350,23 @@ CASES = [
     Case("zip with symlinks", _zip_link, "PASS", (), ("symlink to outside the tree recorded",)),
     Case("compression bomb", _bomb, "FAIL", ("member 'huge.log'", "compression ratio")),
     Case("sparse image", _sparse, "PASS"),
+    Case("zip bomb", _zip_bomb, "FAIL", ("member 'huge.txt'", "compression ratio")),
+    Case(
+        "zeros past max_apparent",
+        _xz_zeros,
+        "FAIL",
+        ("member 'zeros.img'", "holes included"),
+        limits={"max_apparent": 16 << 20},
+    ),
+    Case(
+        "entry-count bomb",
+        _many,
+        "FAIL",
+        ("entry count exceeds limit 20",),
+        limits={"max_entries": 20},
+    ),
+    Case("zip with an unknown method", _zip_method, "FAIL", ("'a.txt' cannot be read",)),
+    Case("zip duplicate members", _zip_duplicates, "PASS", (), ("duplicate member",)),
     Case(
         "system tree",
         _system_tree,

@@ -6,7 +6,6 @@ Subcommands load lazily so that `irkit note add` imports only what it uses.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import Any
 
 import click
@@ -93,7 +92,7 @@ class LazyGroup(IrkitGroup):
 @click.option(
     "--case",
     "case_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),  # a str: pathlib loads only for commands that use it
     expose_value=False,
     callback=lambda ctx, param, value: _common.set_global_case(value),
     help="The case folder for the command that follows (like git -C; a command's own "

@@ -177,11 +177,13 @@ def default_key_path() -> Path:
 _GLOBAL_CASE: list[Path] = []
 
 
-def set_global_case(value: Path | None) -> None:
+def set_global_case(value: str | None) -> None:
     """`irkit --case DIR COMMAND` (as `git -C`): the case for whichever command follows."""
     _GLOBAL_CASE.clear()
     if value is not None:
-        _GLOBAL_CASE.append(value)
+        from pathlib import Path
+
+        _GLOBAL_CASE.append(Path(value))
 
 
 def case_value(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

@@ -177,6 +177,12 @@ def _tool_source(
     return ToolSource("borg", borg_target, "", check_repo, subset)
 
 
+def _shown_time(text: str) -> str:
+    from irkit.timefmt import display
+
+    return display(text)
+
+
 def _print_tools(data: dict[str, Any]) -> None:
     """Who restored and checked: the tool, snapshot and verdicts the technician trusts."""
     tool = data.get("tool")
@@ -185,7 +191,7 @@ def _print_tools(data: dict[str, Any]) -> None:
             f"  {tool['tool']} {tool['version']}: snapshot {tool['snapshot'] or '?'}"
             + (f" ({tool['name']})" if tool.get("name") else "")
             + (f" of {', '.join(tool['paths'])}" if tool.get("paths") else "")
-            + (f", taken {tool['time']}" if tool.get("time") else "")
+            + (f", taken {_shown_time(tool['time'])}" if tool.get("time") else "")
         )
     cmd = data.get("command")
     if cmd:
@@ -202,7 +208,11 @@ def _print_tools(data: dict[str, Any]) -> None:
             echo(f"  ok {f['check']}: {f['message']}")
     rec = data.get("manifest_record")
     if rec is not None:
-        echo(f"  manifest: the one signed at backup time (#{rec['seq']}, {rec['recorded']})")
+        from irkit.timefmt import display
+
+        echo(
+            f"  manifest: the one signed at backup time (#{rec['seq']}, {display(rec['recorded'])})"
+        )
 
 
 def _print_result(data: dict[str, Any]) -> None:
@@ -372,7 +382,14 @@ def verify_cmd(
     restore with the tool itself (no ARTIFACT), a snapshot of an absolute path compared
     from where it lands.
 
-    Exit 0 PASS, 1 FAIL, 2 bad input. Inside a case a signed `backup.verified` is appended."""
+    The artifact's type comes from its own structure (directory, gz/bz2/xz/zst stream, tar,
+    SQLite, pg_dump, zip: docs/FORMAT.md), --type overrides. A damaged, empty or
+    unrecognisable artifact is a FAIL that says what is wrong. Links out of the tree,
+    setuid bits, devices and duplicate members are recorded as info, not FAILs. Bomb limits
+    count data really written (zeros become holes); raise them with --max-* or [limits].
+
+    Exit 0 PASS, 1 FAIL, 2 bad input or this machine failing (nothing signed); 143/130 on
+    SIGTERM/SIGINT, cleaned up. Inside a case a signed `backup.verified` is appended."""
     from irkit import backup
     from irkit.case import Case
     from irkit.errors import CaseNotFoundError, InputError

@@ -74,8 +74,9 @@ def release_cmd(
         method=method,
     )
     _print_entry(entry)
+    receiver = case.roster().members[entry.body["to"]].name
     echo(
-        f"transfer {entry.body['transfer']} is in transit until the receiver runs "
+        f"transfer {entry.body['transfer']} is in transit until the receiver ({receiver}) runs "
         f"`irkit custody accept {entry.body['transfer']}`"
     )
 

@@ -187,7 +187,7 @@ def check_cmd(item_ids: tuple[str, ...], case_dir: Path | None, as_json: bool) -
         raise ProblemsFound(f"{plural(len(bad), 'item')} failed: {', '.join(bad)}")
 
 
-@evidence_group.command("export")
+@evidence_group.command("export", short_help="Copy an item out of the store, verified.")
 @click.argument("item_id")
 @click.option(
     "-o",

@@ -17,7 +17,7 @@ from irkit._cli._common import (
     print_json,
     warn,
 )
-from irkit.errors import InputError, ProblemsFound
+from irkit.errors import ProblemsFound
 from irkit.safefile import read_input
 
 
@@ -84,25 +84,17 @@ def create_cmd(
 @click.option(
     "--trust",
     multiple=True,
-    metavar="FINGERPRINT",
-    help="The case opener's fingerprint, obtained out of band.",
+    metavar="FINGERPRINT|PUBKEY_FILE",
+    help="The case opener's fingerprint or public key file, obtained out of band.",
 )
 @json_option
 def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
     """Check an exhibit on its own. Exit 0 when every entry is proven, 1 otherwise."""
     from irkit import exhibit
-    from irkit.keys import full_fingerprint
+    from irkit._cli.verifycmd import _trust_values  # --trust reads one way everywhere
     from irkit.summary import names_from, summarize
 
-    anchors = []
-    for value in trust:
-        whole = full_fingerprint(value)
-        if whole is None:
-            raise InputError(
-                f"--trust {value!r} is not a whole fingerprint (ed25519:<64 hex> or the 64 "
-                "hex digits)"
-            )
-        anchors.append(whole)
+    anchors = _trust_values(trust)
     report = exhibit.verify(read_input(file, what="exhibit"), tuple(anchors))
     if as_json:
         print_json(
@@ -121,10 +113,13 @@ def verify_cmd(file: Path, trust: tuple[str, ...], as_json: bool) -> None:
             }
         )
     else:
+        from irkit.timefmt import display
+
         names = names_from(report.entries)
         for entry in report.entries:
             who = names.get(entry.actor, entry.actor[:24])
-            echo(f"#{entry.seq:<5} {entry.recorded}  {entry.kind:<16} {who:<20} {summarize(entry)}")
+            shown = display(entry.recorded)
+            echo(f"#{entry.seq:<5} {shown}  {entry.kind:<16} {who:<20} {summarize(entry)}")
         signed_by = ", ".join(
             f"{name} ({role}, {fp})" for fp, name, role in report.checkpoint_signers
         )

@@ -51,6 +51,13 @@ def _done(entries: Any, as_json: bool) -> None:
         echo(f"#{e.seq} {e.kind}: {summarize(e)}")
 
 
+def _past(value: str) -> datetime:
+    """When something already happened (consent given, withdrawn): ahead of now is a slip."""
+    from irkit.timefmt import check_past
+
+    return check_past(_now(value), value, what="--at", override=None)
+
+
 def _now(value: str | None) -> datetime:
     from datetime import UTC
 
@@ -312,7 +319,12 @@ def link_cmd(
 
 @case_group.command("escalate", short_help="Hand up: to a tier/team, or to management.")
 @click.option("--tier", type=click.IntRange(1, 9), help="Support tier to hand over to.")
-@click.option("--to", "team", help="Team or person (e.g. network, management).")
+@click.option(
+    "--to",
+    "team",
+    help="Team (e.g. network, management) or a member (name, fingerprint prefix), who is "
+    "then recorded by fingerprint.",
+)
 @click.option(
     "--kind",
     type=click.Choice(["functional", "hierarchical"]),
@@ -415,7 +427,7 @@ def consent_grant_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    when = _now(given_at) if given_at else None
+    when = _past(given_at) if given_at else None
     _done(
         desk.consent_grant(
             case,
@@ -455,7 +467,7 @@ def consent_withdraw_cmd(
 
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
-    when = _now(given_at) if given_at else None
+    when = _past(given_at) if given_at else None
     entry = desk.consent_withdraw(
         case,
         signer,
@@ -622,7 +634,7 @@ def followup_group() -> None:
 
 
 @followup_group.command("schedule")
-@click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00 (1970..9998 UTC).")
+@click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00, or +3d / +2h from now.")
 @click.option("--note", required=True, help="What to check.")
 @_confidential
 @_writer

@@ -113,12 +113,19 @@ def _dur(value: int) -> str:
     return format_duration(timedelta(seconds=value))
 
 
+def _t(value: object) -> str:
+    """A time of the view as the CLI shows every time (timefmt.display); JSON keeps it."""
+    from irkit.timefmt import display
+
+    return display(value) if isinstance(value, str) else str(value)
+
+
 def render(v: dict[str, Any]) -> list[str]:
-    out = [f"{v['case_id']}: {v['title']}    (as at {v['now']})"]
+    out = [f"{v['case_id']}: {v['title']}    (as at {_t(v['now'])})"]
     state = v["state"].replace("_", " ")
     if v["pending_reason"]:
         state += f" (waiting for {v['pending_reason']})"
-    out.append(f"  state      {state} since {v['since']}")
+    out.append(f"  state      {state} since {_t(v['since'])}")
     prio = "not set (set impact and urgency)"
     if v["priority"] is not None:
         f = v["fields"]
@@ -152,10 +159,10 @@ def render(v: dict[str, Any]) -> list[str]:
             where = f"tier {e['tier']}" if e.get("tier") else ""
             where = f"{where} {e.get('team') or ''}".strip()
             ack = e["acknowledged"]
-            ack_text = f"acknowledged by {ack['by']} {ack['at']}" if ack else "NOT ACKNOWLEDGED"
+            ack_text = f"acknowledged by {ack['by']} {_t(ack['at'])}" if ack else "NOT ACKNOWLEDGED"
             out.append(
                 f"  #{e['seq']} {e['kind']} to {where} ({e['trigger']}) by {e['by']} "
-                f"{e['at']}: {e['reason']}; {ack_text}"
+                f"{_t(e['at'])}: {e['reason']}; {ack_text}"
             )
     for link in v["links"]:
         extra = f" [{link['change_type']}]" if link.get("change_type") else ""
@@ -165,13 +172,13 @@ def render(v: dict[str, Any]) -> list[str]:
         out.append("Consent")
         for c in v["consents"]:
             status = (
-                f"WITHDRAWN #{c['withdrawn']['seq']} {c['withdrawn']['at']}"
+                f"WITHDRAWN #{c['withdrawn']['seq']} {_t(c['withdrawn']['at'])}"
                 if c["withdrawn"]
                 else "in force"
             )
             out.append(
                 f"  #{c['seq']} {c['by']} allowed {c['scope']} ({c['method']}, "
-                f"{c.get('given_at') or c['at']}): {status}"
+                f"{_t(c.get('given_at') or c['at'])}): {status}"
             )
     if v["resolution"]:
         r = v["resolution"]
@@ -187,10 +194,11 @@ def render(v: dict[str, Any]) -> list[str]:
         out.append(f"Closed: {v['closure']['how']}")
     for fu in v["followups"]:
         done = f"done #{fu['done']['seq']}" if fu["done"] else "open"
-        out.append(f"Follow-up #{fu['seq']} due {fu.get('due')}: {fu['note']} ({done})")
+        due = _t(fu["due"]) if fu.get("due") else "-"
+        out.append(f"Follow-up #{fu['seq']} due {due}: {fu['note']} ({done})")
     out.append("History")
     for h in v["history"]:
-        out.append(f"  #{h['seq']:<4} {h['recorded']}  {h['by']:<14} {h['summary']}")
+        out.append(f"  #{h['seq']:<4} {_t(h['recorded'])}  {h['by']:<14} {h['summary']}")
     for p in v["problems"]:
         out.append(f"  PROBLEM #{p['seq']} {p['code']}: {p['message']}")
     return out
@@ -202,18 +210,19 @@ def _clock_line(c: dict[str, Any]) -> str:
         status += " (WARNING)"
     line = (
         f"{c['clock']:<26} {status:<18} used {_dur(c['elapsed_s'])} of "
-        f"{_dur(c['target_s'])} ({percent(c['elapsed_s'], c['target_s'])})"
+        f"{_dur(c['target_s'])} ({'-' if c['percent'] is None else percent(c['percent'], 100)})"
     )
     if c["status"] in ("running", "paused", "not-started"):
         line += f", left {_dur(c['left_s'])}"
     elif c["status"] == "breached":
         line += f", over by {_dur(-c['left_s'])}"
     if c["deadline"]:
-        line += f"; deadline {c['deadline']}"
+        line += f"; deadline {_t(c['deadline'])}"
         if c["deadline_local"]:
-            line += f" ({c['deadline_local']})"
+            local = datetime.fromisoformat(c["deadline_local"])
+            line += f" ({local:%Y-%m-%d %H:%M:%S} local, {local.isoformat()[-6:]})"
     elif c["status"] == "paused":
         line += "; deadline moves while paused"
     if c["stopped"]:
-        line += f"; stopped {c['stopped']}"
+        line += f"; stopped {_t(c['stopped'])}"
     return line

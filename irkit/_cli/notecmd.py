@@ -240,7 +240,7 @@ def note_witness_cmd(
     click.echo(f"#{entry.seq} witnessed note #{seq}")
 
 
-@note_group.command("correct")
+@note_group.command("correct", short_help="Correct a note (a new entry; the original stays).")
 @click.argument("seq", type=int)
 @click.argument("text", required=False)
 @click.option("--reason", required=True, help="Why the note is corrected.")
@@ -394,7 +394,7 @@ def _list_notes(chosen: list[Any], items: list[Any], tags: tuple[str, ...], as_j
         click.echo(safe(_list_line(item)))
 
 
-@note_group.command("list")
+@note_group.command("list", short_help="One line per note; filter by tag, author, time.")
 @_filter_options
 @click.option("--all", "show_all", is_flag=True, help="Also versions a correction superseded.")
 @case_option
@@ -417,7 +417,7 @@ def note_list_cmd(
     _list_notes(chosen, items, tags, as_json)
 
 
-@note_group.command("search")
+@note_group.command("search", short_help="Notes containing TEXT (any case).")
 @click.argument("text")
 @_filter_options
 @click.option("--all", "show_all", is_flag=True, help="Also versions a correction superseded.")
@@ -451,7 +451,7 @@ def note_search_cmd(
         raise ProblemsFound("no notes match")
 
 
-@note_group.command("show")
+@note_group.command("show", short_help="One note whole: text, times, corrections, witnesses.")
 @click.argument("seq", type=int)
 @case_option
 @json_option
@@ -459,7 +459,7 @@ def note_show_cmd(seq: int, case_dir: Path | None, as_json: bool) -> None:
     """Note SEQ whole: text, times, author, tags, attachments, links, corrections, witnesses."""
     from dataclasses import asdict
 
-    chosen, items = _selected(case_dir)
+    _, items = _selected(case_dir)
     found = [i for i in items if i.seq == seq]
     if not found:
         from irkit.notes import NOTE_KINDS

@@ -11,6 +11,7 @@ from typing import Any
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Flowable
 
 from irkit.report.model import CustodyForm, ReportModel
 from irkit.timefmt import zoned_instant
@@ -154,44 +155,51 @@ def _tz(name: str) -> Any:
     return UTC if name == "UTC" else ZoneInfo(name)
 
 
-def custody_chain(form: CustodyForm, width: float) -> Drawing:
-    """One box per custody step (what and by whom), left to right, joined by arrows."""
-    steps = form.events[:8]
-    box_w = min(82.0, (width - 40) / max(len(steps), 1) - 10)
-    d = Drawing(width, 40)
-    d.add(String(0, 30, form.item.id, fontName="DejaVuSans-Bold", fontSize=7))
-    for i, step in enumerate(steps):
-        x0 = 40 + i * (box_w + 10)
-        d.add(
-            Rect(
-                x0,
-                1,
-                box_w,
-                25,
-                fillColor=colors.HexColor("#eef2f6"),
-                strokeColor=colors.HexColor("#7a8896"),
-                strokeWidth=0.5,
-            )
-        )
-        d.add(String(x0 + 3, 18, step.step, fontName="DejaVuSans-Bold", fontSize=6.5))
-        for n, line in enumerate(_box_lines(step.by, box_w - 5, 5.6)):
-            d.add(String(x0 + 3, 9.5 - 6.2 * n, line, fontName=FONT, fontSize=5.6))
-        if i:
-            d.add(
-                Line(x0 - 10, 15, x0, 15, strokeColor=colors.HexColor("#445566"), strokeWidth=0.6)
-            )
-    if len(form.events) > len(steps):
-        d.add(
-            String(
-                width,
-                30,
-                f"+{len(form.events) - len(steps)} more steps",
-                fontName=FONT,
-                fontSize=6.5,
-                textAnchor="end",
-            )
-        )
-    return d
+class _Chain(Flowable):  # type: ignore[misc]
+    """The custody chain drawn straight on the canvas: one per item in a custody report, so
+    it skips reportlab's shape tree (which cost as much as a table per form)."""
+
+    def __init__(self, form: CustodyForm, width: float) -> None:
+        super().__init__()
+        self.form = form
+        self.width = width
+        self.height = 40.0
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c = self.canv
+        form = self.form
+        steps = form.events[:8]
+        box_w = min(82.0, (self.width - 40) / max(len(steps), 1) - 10)
+        c.saveState()
+        c.setFont("DejaVuSans-Bold", 7)
+        c.drawString(0, 30, form.item.id)
+        c.setLineWidth(0.5)
+        for i, step in enumerate(steps):
+            x0 = 40 + i * (box_w + 10)
+            c.setFillColor(colors.HexColor("#eef2f6"))
+            c.setStrokeColor(colors.HexColor("#7a8896"))
+            c.rect(x0, 1, box_w, 25, stroke=1, fill=1)
+            c.setFillColor(colors.black)
+            c.setFont("DejaVuSans-Bold", 6.5)
+            c.drawString(x0 + 3, 18, step.step)
+            c.setFont(FONT, 5.6)
+            for n, line in enumerate(_box_lines(step.by, box_w - 5, 5.6)):
+                c.drawString(x0 + 3, 9.5 - 6.2 * n, line)
+            if i:
+                c.setStrokeColor(colors.HexColor("#445566"))
+                c.line(x0 - 10, 15, x0, 15)
+        if len(form.events) > len(steps):
+            c.setFont(FONT, 6.5)
+            c.drawRightString(self.width, 30, f"+{len(form.events) - len(steps)} more steps")
+        c.restoreState()
+
+
+def custody_chain(form: CustodyForm, width: float) -> Flowable:
+    """One box per custody step (what and by whom), left to right, joined by lines."""
+    return _Chain(form, width)
 
 
 def _box_lines(text: str, width: float, size: float) -> list[str]:

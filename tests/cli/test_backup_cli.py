@@ -29,7 +29,7 @@ def _setup(tmp_path: Path, empty: str | None) -> tuple[Path, Path]:
 def test_outside_a_case(tmp_path: Path, irkit: Any) -> None:
     archive, good = _setup(tmp_path, None)
     r = irkit("backup", "manifest", str(good), "-o", str(tmp_path / "m.json"))
-    assert r.exit_code == 0 and "5 file(s)" in r.output
+    assert r.exit_code == 0 and "5 files" in r.output
     r = irkit("backup", "verify", str(archive), "--manifest", "m.json", "--spec", str(SPEC))
     assert r.exit_code == 0, r.output  # the builder is deterministic: byte-identical DBs
     data = json.loads(

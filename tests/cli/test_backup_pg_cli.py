@@ -46,7 +46,7 @@ def test_pg_dump_pass_and_empty_fail(
     r = irkit("backup", "verify", str(artifact), "--manifest", "m.json", "--spec", str(SPEC))
     assert r.exit_code == 0, r.output
     assert "PASS: shop.dump (pg-custom)" in r.output
-    assert "public.orders: 5 row(s)" in r.output and "public.customers: 3 row(s)" in r.output
+    assert "public.orders: 5 rows" in r.output and "public.customers: 3 rows" in r.output
 
     empty, folder = _setup(tmp_path, pg_dumps.empty_plain, "shop.sql")
     r = irkit(

@@ -89,9 +89,26 @@ def test_postgres_manifest_is_checked_before_use(base: BaseBackups, tmp_path: Pa
     assert edited != raw
     with pytest.raises(InputError, match="checksum mismatch"):
         backupmanifest.parse_manifest(edited)
-    escaping = raw.replace(b'"Path": "PG_VERSION"', b'"Path": "../PG_VERSION"', 1)
-    with pytest.raises(InputError, match="checksum mismatch|escapes"):
+    escaping = _resign(raw.replace(b'"Path": "PG_VERSION"', b'"Path": "../PG_VERSION"', 1))
+    with pytest.raises(InputError, match="escapes the backup"):
         backupmanifest.parse_manifest(escaping)
+    unknown = _resign(raw.replace(b'"Files"', b'"Extra": 1,\n"Files"', 1))
+    with pytest.raises(InputError, match="unexpected PostgreSQL backup_manifest keys"):
+        backupmanifest.parse_manifest(unknown)
+    assert backupmanifest.parse_manifest(_resign(raw)).files == loaded.files  # re-signer sound
+
+
+def _resign(raw: bytes) -> bytes:
+    """A manifest edited by someone who also recomputed its self-checksum."""
+    import hashlib
+
+    cut = raw.rindex(b'\n"Manifest-Checksum": "') + 1
+    return (
+        raw[:cut]
+        + b'"Manifest-Checksum": "'
+        + hashlib.sha256(raw[:cut]).hexdigest().encode()
+        + b'"}\n'
+    )
 
 
 def _cut_mid_copy(dump: Path, out: Path, keep: int) -> None:
@@ -115,7 +132,7 @@ def test_row_counts_at_backup_time_catch_a_dump_cut_mid_copy(
     man = tmp_path / "m.json"
     r = irkit("backup", "manifest", str(folder), "-o", str(man), "--pg", base.conninfo)
     assert r.exit_code == 0, r.output
-    assert f"postgresql shop: 2 table(s), {ROWS + 3} row(s)" in r.output
+    assert f"postgresql shop: 2 tables, {ROWS + 3} rows" in r.output
     recorded = backupmanifest.load_manifest(man).databases
     assert recorded[0].tables == {"public.customers": 3, "public.orders": ROWS}
     r = irkit("backup", "verify", str(folder / "shop.sql"), "--manifest", str(man), "--json")
@@ -143,7 +160,7 @@ def test_sqlite_row_counts(irkit: Any, tmp_path: Path) -> None:
     con.close()
     man = tmp_path / "m.json"
     r = irkit("backup", "manifest", str(folder), "-o", str(man), "--sqlite", str(db))
-    assert r.exit_code == 0 and "sqlite app.sqlite: 1 table(s), 40 row(s)" in r.output
+    assert r.exit_code == 0 and "sqlite app.sqlite: 1 table, 40 rows" in r.output
     r = irkit("backup", "verify", str(folder), "--manifest", str(man))
     assert r.exit_code == 0 and "ok rows: app.sqlite: 1 table(s), 40 row(s)" in r.output
     later = tmp_path / "later"
@@ -207,3 +224,55 @@ def test_signed_manifest_is_recognised_by_verify(
     assert "manifest_entry" not in case.read_entries().entries[-1].body
     r = irkit("verify", case=case.root)
     assert r.exit_code == 0, r.output
+
+
+def test_restored_cluster_started_and_queried(
+    base: BaseBackups, irkit: Any, tmp_path: Path
+) -> None:
+    """[[query]]: the restored data directory is started as a server (it recovers from its
+    WAL) and the spec's queries run on it; a wrong answer and a bad query are named."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        f"""
+[[query]]
+database = "shop"
+user = "{pgrestore.SUPERUSER}"
+sql = "SELECT count(*) FROM orders"
+at_least = {ROWS}
+
+[[query]]
+database = "shop"
+user = "{pgrestore.SUPERUSER}"
+sql = "SELECT count(*) FROM customers"
+expect = "4"
+
+[[query]]
+database = "shop"
+user = "{pgrestore.SUPERUSER}"
+sql = "SELECT count(*) FROM nothing_here"
+""",
+        encoding="utf-8",
+    )
+    r = irkit(
+        "backup",
+        "verify",
+        str(base.tar),
+        "--manifest",
+        str(base.tar / "backup_manifest"),
+        "--spec",
+        str(spec),
+        "--json",
+    )
+    assert r.exit_code == 1, r.output
+    data = _json(r.output)
+    queries = [c for c in data["checks"] if c["check"] == "query"]
+    assert queries[0] == {
+        "check": "query",
+        "ok": True,
+        "message": f"shop: SELECT count(*) FROM orders: '{ROWS}', at least {ROWS} expected",
+    }
+    assert queries[1]["ok"] is False and "'3', expected '4'" in queries[1]["message"]
+    assert (
+        queries[2]["ok"] is False
+        and 'relation "nothing_here" does not exist' in queries[2]["message"]
+    )

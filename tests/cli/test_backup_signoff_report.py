@@ -130,3 +130,20 @@ def test_restic_verification_page_names_tool_and_snapshot(
     page = next(p for p in _pages(out.read_bytes()) if "Restore kind" in p)
     assert "Restore kind restic" in page and "restic 0.1" in page
     assert snapshot[:40] in page.replace(" ", "")
+
+
+def test_a_verdict_naming_the_wrong_manifest_entry_is_a_problem(
+    tmp_path: Path, case: Case, bob: Any
+) -> None:
+    """`manifest_entry` must point at a backup.manifest with the same digest."""
+    from irkit.verify import verify_case
+
+    src = tmp_path / "src"
+    backup.build_five_databases(src)
+    result = backup.run_verify(src, source=src)
+    entry = backup.record(case, bob, result, sign_off=False)
+    assert "manifest_entry" not in entry.body  # no manifest signed: nothing claimed
+    forged = {**entry.body, "manifest_entry": 0}  # #0 is case.opened
+    case.append(bob, "backup.verified", forged)
+    codes = [p.code for p in verify_case(case.root).problems]
+    assert codes == ["backup-manifest-mismatch"]

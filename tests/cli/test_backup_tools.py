@@ -291,3 +291,39 @@ def test_tool_source_label_and_layout_helpers(tmp_path: Path) -> None:
     assert backupchecks.ToolSource("borg", "r::x").label() == "borg:r::x"
     with pytest.raises(InputError, match="REPO::ARCHIVE"):
         toolrestore.borg_archive("just-a-repo", tmp_path, 10)
+
+
+def test_sigterm_during_restore_cmd_kills_its_group_and_cleans_scratch(tmp_path: Path) -> None:
+    """A cron `timeout` sends SIGTERM: the restore tool's children die with it, the scratch
+    directory goes, nothing is recorded."""
+    import signal
+    import time
+
+    src = _source(tmp_path)
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    pidfile = tmp_path / "child.pid"
+    cmd = f"sh -c 'sleep 300 & echo $! > {pidfile}; wait'"
+    env = {**os.environ, "TMPDIR": str(scratch_parent)}
+    irkit = [sys.executable, "-m", "irkit", "backup", "verify", str(src), "--source", str(src)]
+    proc = subprocess.Popen(
+        [*irkit, "--restore-cmd", cmd], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        for _ in range(500):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            time.sleep(0.02)
+        child = int(pidfile.read_text())
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and b"SIGTERM" in err
+    for _ in range(100):
+        if not _alive(child):
+            break
+        time.sleep(0.02)
+    assert not _alive(child), "the restore command's child outlived irkit"
+    assert list(scratch_parent.iterdir()) == []

@@ -18,7 +18,9 @@ def _notes(irkit: Runner, key_files: KeyFiles, case: Case) -> None:
         assert r.exit_code == 0, r.output
 
     add("Server powered on, console locked", "--tag", "onsite", "-t", "2026-01-01T10:00Z")
-    add("Copied auth.log from web-01", "--tag", "onsite", "--tag", "logs", "-t", "2026-01-01T11:00Z")
+    add(
+        "Copied auth.log from web-01", "--tag", "onsite", "--tag", "logs", "-t", "2026-01-01T11:00Z"
+    )
     add("Called the customer", "-t", "2026-01-01T12:00Z", key=key_files.bob)
 
 
@@ -32,8 +34,14 @@ def test_note_list_show_search(irkit: Runner, key_files: KeyFiles, case: Case) -
     by_bob = json.loads(irkit("note", "list", "--author", "bob", "--json", case=case.root).output)
     assert [n["seq"] for n in by_bob] == [4]
     fp = json.loads(
-        irkit("note", "list", "--author", "ed25519:" + by_bob[0]["actor"][8:20], "--json",
-              case=case.root).output
+        irkit(
+            "note",
+            "list",
+            "--author",
+            "ed25519:" + by_bob[0]["actor"][8:20],
+            "--json",
+            case=case.root,
+        ).output
     )
     assert [n["seq"] for n in fp] == [4]
     nobody = irkit("note", "list", "--author", "carol", case=case.root)
@@ -48,8 +56,16 @@ def test_note_list_show_search(irkit: Runner, key_files: KeyFiles, case: Case) -
     missing = irkit("note", "search", "ransom", case=case.root)
     assert missing.exit_code == 1 and "no notes match" in missing.stderr
 
-    r = irkit("note", "correct", "3", "Copied auth.log and syslog", "--reason", "more",
-              key=key_files.alice, case=case.root)
+    r = irkit(
+        "note",
+        "correct",
+        "3",
+        "Copied auth.log and syslog",
+        "--reason",
+        "more",
+        key=key_files.alice,
+        case=case.root,
+    )
     assert r.exit_code == 0 and r.output.startswith("#5 corrects #3")
     current = irkit("note", "list", case=case.root).output  # superseded: hidden
     assert [ln.split()[0] for ln in current.splitlines()] == ["#2", "#5", "#4"]
@@ -73,13 +89,13 @@ def test_timeline_filters(irkit: Runner, key_files: KeyFiles, case: Case) -> Non
     assert "written 2026-" in out and " UTC" in out
 
 
-def test_evidence_export(
-    irkit: Runner, key_files: KeyFiles, case: Case, tmp_path: Path
-) -> None:
+def test_evidence_export(irkit: Runner, key_files: KeyFiles, case: Case, tmp_path: Path) -> None:
     src = tmp_path / "auth.log"
     src.write_bytes(b"log line\n" * 1000)
     os.utime(src, (1_700_000_000, 1_700_000_000))
-    assert irkit("evidence", "collect", str(src), key=key_files.alice, case=case.root).exit_code == 0
+    assert (
+        irkit("evidence", "collect", str(src), key=key_files.alice, case=case.root).exit_code == 0
+    )
     shown = json.loads(irkit("evidence", "show", "E-0001", "--json", case=case.root).output)
     stored = Path(shown["stored_at"])
     assert stored.read_bytes() == src.read_bytes()
@@ -98,7 +114,9 @@ def test_evidence_export(
     assert copy.read_bytes() == b"mine"
     forced = irkit("evidence", "export", "E-0001", "-o", str(copy), "--force", case=case.root)
     assert forced.exit_code == 0 and copy.read_bytes() == src.read_bytes()
-    assert irkit("evidence", "export", "E-0009", "-o", str(out / "x"), case=case.root).exit_code == 2
+    assert (
+        irkit("evidence", "export", "E-0009", "-o", str(out / "x"), case=case.root).exit_code == 2
+    )
 
     # a store copy that no longer matches is never handed out, and nothing is left behind
     stored.chmod(0o644)
@@ -121,12 +139,22 @@ def test_export_by_reference_refused(
 def test_case_list(irkit: Runner, key_files: KeyFiles, tmp_path: Path) -> None:
     cases = tmp_path / "cases"
     for name in ("A-1", "B-2"):
-        r = irkit("init", str(cases / "2026" / name), "--title", f"case {name}", "--id", name,
-                  key=key_files.alice)
+        r = irkit(
+            "init",
+            str(cases / "2026" / name),
+            "--title",
+            f"case {name}",
+            "--id",
+            name,
+            key=key_files.alice,
+        )
         assert r.exit_code == 0, r.output
     b = cases / "2026" / "B-2"
-    for args in (("case", "set", "impact", "1"), ("case", "set", "urgency", "1"),
-                 ("case", "assign", "Alice")):
+    for args in (
+        ("case", "set", "impact", "1"),
+        ("case", "set", "urgency", "1"),
+        ("case", "assign", "Alice"),
+    ):
         assert irkit(*args, key=key_files.alice, case=b).exit_code == 0
     rows = json.loads(irkit("case", "list", str(cases), "--json").output)
     assert [(r["case_id"], r["state"], r["priority"]) for r in rows] == [
@@ -159,8 +187,15 @@ def test_custody_show_final_step(
     src = tmp_path / "usb.img"
     src.write_bytes(b"usb")
     irkit("evidence", "collect", str(src), key=key_files.alice, case=case.root)
-    r = irkit("custody", "return", "E-0001", "--reason", "back to owner",
-              key=key_files.alice, case=case.root)
+    r = irkit(
+        "custody",
+        "return",
+        "E-0001",
+        "--reason",
+        "back to owner",
+        key=key_files.alice,
+        case=case.root,
+    )
     assert r.exit_code == 0, r.output
     text = irkit("custody", "show", "E-0001", case=case.root).output
     assert "custody.returned" in text and "back to owner" in text and "final: returned" in text

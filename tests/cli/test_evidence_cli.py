@@ -42,4 +42,4 @@ def test_collect_names_what_it_skipped(
     r = irkit("evidence", "collect", str(src), key=key_files.bob, case=case.root)
     assert r.exit_code == 0
     assert "skipped symlink" in r.output and "-> log.txt" in r.output
-    assert "1 non-regular path(s) recorded as skipped" in r.output
+    assert "1 non-regular path recorded as skipped" in r.output

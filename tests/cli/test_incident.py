@@ -202,7 +202,7 @@ def test_kpi_over_folders(irkit: Runner, case: Case, key_files: KeyFiles, tmp_pa
     assert data["cases"] == 2 and data["resolved"] == 2 and data["reopens"] == 0
     assert data["first_contact_resolutions"] == 0  # it was escalated and pending
     text = _ok(irkit("case", "kpi", case=case.root))
-    assert "1 case(s), 1 resolved" in text
+    assert "1 case, 1 resolved" in text
     result = irkit("case", "kpi", str(tmp_path / "keys"))
     assert result.exit_code == 2 and "holds none" in result.output
 

@@ -29,7 +29,9 @@ def test_plain_note_body_is_unchanged(irkit: Runner, case: Case, key_files: KeyF
 def test_link_and_star(irkit: Runner, case: Case, key_files: KeyFiles, tmp_path: Path) -> None:
     for name in ("a.log", "b.log"):  # a note links only items the case holds
         (tmp_path / name).write_text(name)
-        got = irkit("evidence", "collect", str(tmp_path / name), key=key_files.alice, case=case.root)
+        got = irkit(
+            "evidence", "collect", str(tmp_path / name), key=key_files.alice, case=case.root
+        )
         assert got.exit_code == 0, got.output
     out = irkit(
         "note",

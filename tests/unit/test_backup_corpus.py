@@ -32,7 +32,7 @@ def test_corpus_case(
     monkeypatch.setenv("TMPDIR", str(scratch_parent))
     artifact = case.build(top)
     before = _tree(top)
-    result = backup.run_verify(artifact, source=top / "src")
+    result = backup.run_verify(artifact, source=top / "src", limit_options=case.limits)
     failures = result.failures
     notices = [f"{m}: {n}" for m, n in result.notices]
     assert result.verdict == case.verdict, (failures, notices)
@@ -96,3 +96,27 @@ def test_limits_from_spec_and_options(tmp_path: Path) -> None:
         artifact, source=tmp_path / "src", spec=spec, limit_options={"max_ratio": 10}
     )
     assert any("member 'huge.log'" in f and "10:1" in f for f in again.failures)
+
+
+def test_members_after_a_damaged_header_are_restored(tmp_path: Path) -> None:
+    case = next(c for c in backupcorpus.CASES if c.name == "damaged header mid-archive")
+    result = backup.run_verify(case.build(tmp_path), source=tmp_path / "src")
+    assert set(result.comparison.matched) == {"a.txt", "c.txt"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('max_total = "lots"', "not a size"),
+        ("max_ratio = 0", "greater than or equal to 1"),
+        ("max_rati = 5", "Extra inputs"),
+    ],
+)
+def test_bad_limits_in_the_spec_are_bad_input(tmp_path: Path, text: str, message: str) -> None:
+    from irkit import plausibility
+    from irkit.errors import InputError
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f"[limits]\n{text}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        plausibility.load_spec(spec)

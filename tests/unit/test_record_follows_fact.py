@@ -370,3 +370,23 @@ def test_key_generate_on_a_full_disk_leaves_no_partial_key(
     result = irkit("key", "generate", "--name", "Me", "--out", str(out), "--no-passphrase")
     assert result.exit_code == 0, result.output
     assert keys.read_public(out).name == "Me"
+
+
+def test_a_collection_on_a_full_disk_leaves_no_working_folder(
+    full_tmpfs: Path, irkit: Runner, key_files: KeyFiles, alice: keys.Signer, tmp_path: Path
+) -> None:
+    """Not even an empty evidence/tmp: the case is as it was, folders included."""
+    from irkit.case import init_case
+
+    case = init_case(full_tmpfs / "case", title="t", case_id="FULL-2", signer=alice)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(64 * 1024))
+    _fill(full_tmpfs)
+    before = sorted(str(p.relative_to(case.root)) for p in case.root.rglob("*"))
+    for args in (("evidence", "collect", str(src)), ("note", "add", "x", "--attach", str(src))):
+        result = irkit(*args, key=key_files.alice, case=case.root)
+        assert result.exit_code == 2, (args, result.output)
+        after = sorted(str(p.relative_to(case.root)) for p in case.root.rglob("*"))
+        assert [p for p in after if p != ".irkit-state.json"] == [
+            p for p in before if p != ".irkit-state.json"
+        ], args

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from irkit import custody, desk, redaction
+from irkit import backup, backupmanifest, custody, desk, redaction
 from irkit.case import Case, add_member, remove_member
 from irkit.entry import Entry
 from irkit.evidence import collect
@@ -174,6 +174,12 @@ def everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
     desk.confirm(
         case, alice, by="Ms Smith", channel="phone", satisfaction=5, comment="thanks", clock=ck
     )
+    good = tmp_path / "good"
+    backup.build_five_databases(good)
+    manifest = tmp_path / "manifest.json"
+    backupmanifest.write(good, manifest)
+    result = backup.run_verify(good, manifest=manifest)
+    backup.record(case, bob, result, sign_off=True, clock=ck)
     remove_member(case, alice, carol.fingerprint, reason="audit finished", clock=ck)
     return case
 
@@ -242,6 +248,12 @@ def test_other_templates_say_what_they_leave_out(everything: Case, template: str
     entries = everything.read_entries().entries
     flat = _text(export.render(entries, template, redact=False))
     assert "Leftoutofthistemplatebydesign" in flat
+    if template == "backup-signoff":
+        verified = [e for e in entries if e.kind == "backup.verified"]
+        assert verified
+        for e in verified:
+            for fact in _expected(e, build(entries).zone):
+                assert _clean(fact) in flat, (e.seq, fact)
     if template == "custody":
         model = build(entries)
         for form in model.custody:
@@ -293,3 +305,33 @@ def test_appendix_recipe_is_the_documented_one() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "FORMAT.md").read_text()
     block = doc.split("<!-- recipe:verify-entry -->\n```sh\n")[1].split("```\n<!-- /recipe")[0]
     assert block == VERIFY_RECIPE
+
+
+def test_an_older_confidential_note_without_salt_renders_withheld(
+    case: Case, alice: Signer, tmp_path: Path
+) -> None:
+    """A journal written before salts: the note still renders, redacted with no digest."""
+    from irkit.entry import build_line
+    from irkit.journal import entry_hash
+
+    lines = case.journal_path.read_bytes().splitlines()
+    body = {"text": "Old secret: Ms Smith (web team lead)", "confidential": True}
+    line = build_line(
+        alice,
+        seq=len(lines),
+        prev=entry_hash(lines[-1]),
+        kind="note.added",
+        body=body,
+        recorded="2026-01-02T03:10:00.000000Z",
+    )
+    with case.journal_path.open("ab") as fh:
+        fh.write(line + b"\n")
+    case.invalidate_state()
+    entries = case.read_entries().entries
+    assert "salt" not in entries[-1].body
+    pdf = export.render(entries, "incident", redact=True)
+    raw = qpdf_decompressed(pdf, tmp_path) + pdf
+    digest = hashlib.sha256(body["text"].encode()).hexdigest()
+    assert b"Smith" not in raw and digest.encode() not in raw
+    assert "olderentrywithoutsalt:nodigestshown" in _text(pdf)
+    assert "Smith" in _text(export.render(entries, "incident", redact=False))

@@ -53,6 +53,9 @@ def test_a_file_over_the_limit_is_refused(tmp_path: Path) -> None:
         ["note", "add", "x", "--key", "{fifo}"],
         ["member", "add", "{dev}", "--name", "B", "--role", "responder"],
         ["note", "add", "x", "--passphrase-file", "{fifo}"],
+        ["backup", "verify", "{fifo}", "--source", "{tmp}"],
+        ["backup", "verify", "{dev}", "--source", "{tmp}"],
+        ["backup", "verify", "{tmp}", "--source", "{tmp}", "--restore-cmd", "'open {{dest}}"],
     ],
 )
 def test_commands_never_block_on_a_device_or_fifo(tmp_path: Path, args: list[str]) -> None:
@@ -73,3 +76,23 @@ def test_commands_never_block_on_a_device_or_fifo(tmp_path: Path, args: list[str
     )
     assert proc.returncode == 2, proc.stderr
     assert b"Traceback" not in proc.stderr
+
+
+def test_verify_never_blocks_on_a_kept_checkpoint_that_is_a_fifo_or_device(
+    tmp_path: Path, case: object
+) -> None:
+    from irkit.case import Case
+
+    assert isinstance(case, Case)
+    fifo = tmp_path / "cp.fifo"
+    os.mkfifo(fifo)
+    for given in (fifo, Path("/dev/zero")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "irkit", "verify", "--case", str(case.root)]
+            + ["--checkpoint", str(given)],
+            capture_output=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert b"unreadable checkpoint" in proc.stdout + proc.stderr

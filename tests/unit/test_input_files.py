@@ -88,8 +88,16 @@ def test_verify_never_blocks_on_a_kept_checkpoint_that_is_a_fifo_or_device(
     os.mkfifo(fifo)
     for given in (fifo, Path("/dev/zero")):
         proc = subprocess.run(
-            [sys.executable, "-m", "irkit", "verify", "--case", str(case.root)]
-            + ["--checkpoint", str(given)],
+            [
+                sys.executable,
+                "-m",
+                "irkit",
+                "verify",
+                "--case",
+                str(case.root),
+                "--checkpoint",
+                str(given),
+            ],
             capture_output=True,
             timeout=60,
             stdin=subprocess.DEVNULL,

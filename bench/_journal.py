@@ -6,18 +6,18 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from irkit import keys
-from irkit.case import Case, init_case
-from irkit.entry import build_line
-from irkit.journal import entry_hash
-from irkit.timefmt import format_utc
+from irkit.formats import ed25519
+from irkit.formats.timefmt import format_utc
+from irkit.record.case import Case, init_case
+from irkit.record.entry import build_line
+from irkit.record.journal import entry_hash
 
 
-def bench_signer() -> keys.Signer:
-    return keys.signer_from_seed(hashlib.sha256(b"irkit bench key").digest(), "Bench", "lead")
+def bench_signer() -> ed25519.Signer:
+    return ed25519.signer_from_seed(hashlib.sha256(b"irkit bench key").digest(), "Bench", "lead")
 
 
-def make_case(root: Path, entries: int, signer: keys.Signer) -> Case:
+def make_case(root: Path, entries: int, signer: ed25519.Signer) -> Case:
     """A case whose journal holds `entries` entries: case.opened plus realistic notes."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     case = init_case(root, title="bench", case_id="BENCH-1", signer=signer, clock=lambda: start)

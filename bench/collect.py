@@ -34,8 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _journal import bench_signer
 
-from irkit import keys
-from irkit.case import init_case
+from irkit.record import keyfiles
+from irkit.record.case import init_case
 
 
 def _touch_memory(gib: int = 3) -> None:
@@ -68,7 +68,7 @@ def main() -> None:
                     fh.write(os.urandom(1024 * 1024))
             what = f"{args.mib} MiB"
         key = root / "k.key"
-        keys.write_key_file(key, signer, None, created="2026-01-01T00:00:00.000000Z")
+        keyfiles.write_key_file(key, signer, None, created="2026-01-01T00:00:00.000000Z")
         base, durable, ours = [], [], []
         for n in range(args.runs):
             copy = root / f"copy{n}"

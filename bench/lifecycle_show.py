@@ -18,10 +18,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from irkit import desk, lifecycle
-from irkit.case import Case, init_case
-from irkit.keys import signer_from_seed
-from irkit.settings import settings_from_toml
+from irkit.formats.ed25519 import signer_from_seed
+from irkit.incident import actions, lifecycle
+from irkit.incident.settings import settings_from_toml
+from irkit.record.case import Case, init_case
 
 SETTINGS = (
     'preset = "itil3"\nzone = "Europe/Berlin"\n[calendars.business]\n'
@@ -37,10 +37,10 @@ def build(root: Path, toggles: int) -> tuple[Case, datetime]:
         return now[0]
 
     case = init_case(root, title="bench", case_id="BENCH-5", signer=signer, clock=clock)
-    desk.configure(case, signer, settings_from_toml(SETTINGS), reason="bench", clock=clock)
-    desk.set_field(case, signer, "impact", "3", reason="b", clock=clock)
-    desk.set_field(case, signer, "urgency", "3", reason="b", clock=clock)
-    desk.change_state(case, signer, "in_progress", reason="b", clock=clock)
+    actions.configure(case, signer, settings_from_toml(SETTINGS), reason="bench", clock=clock)
+    actions.set_field(case, signer, "impact", "3", reason="b", clock=clock)
+    actions.set_field(case, signer, "urgency", "3", reason="b", clock=clock)
+    actions.change_state(case, signer, "in_progress", reason="b", clock=clock)
     # Appended directly (the same bodies `irkit case status` writes): each desk command
     # folds the whole journal first, which would make building the case quadratic.
     pending = {"old": "in_progress", "new": "pending", "waiting_for": "customer", "reason": "b"}

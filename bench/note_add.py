@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _journal import bench_signer, make_case
 
-from irkit import keys
+from irkit.record import keyfiles
 
 
 def time_note_add(case_dir: Path, key: Path, env: dict[str, str]) -> float:
@@ -52,8 +52,8 @@ def main() -> None:
         root = Path(tmp)
         plain = root / "plain.key"
         sealed = root / "sealed.key"
-        keys.write_key_file(plain, signer, None, created="2026-01-01T00:00:00.000000Z")
-        keys.write_key_file(
+        keyfiles.write_key_file(plain, signer, None, created="2026-01-01T00:00:00.000000Z")
+        keyfiles.write_key_file(
             sealed, signer, "bench passphrase", created="2026-01-01T00:00:00.000000Z"
         )
         print(f"building journals: 10 and {args.entries:,} entries ...", flush=True)
@@ -73,7 +73,7 @@ def main() -> None:
         kdf: list[float] = []
         for _ in range(5):
             start = time.perf_counter()
-            keys.load_signer(sealed, lambda: "bench passphrase")
+            keyfiles.load_signer(sealed, lambda: "bench passphrase")
             kdf.append(time.perf_counter() - start)
     m_small, m_large = statistics.median(t_small), statistics.median(t_large)
     m_sealed, m_kdf = statistics.median(t_sealed), statistics.median(kdf)

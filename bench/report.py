@@ -30,9 +30,9 @@ def add_evidence(case_dir: Path, items: int, signer: object) -> None:
     """Append `items` evidence items (by reference, 100 per entry) and their storage."""
     from datetime import UTC, datetime, timedelta
 
-    from irkit.entry import build_line
-    from irkit.journal import entry_hash
-    from irkit.timefmt import format_utc
+    from irkit.formats.timefmt import format_utc
+    from irkit.record.entry import build_line
+    from irkit.record.journal import entry_hash
 
     path = case_dir / "journal.jsonl"
     lines = path.read_bytes().splitlines()
@@ -81,7 +81,7 @@ def add_evidence(case_dir: Path, items: int, signer: object) -> None:
 
 
 def child(case_dir: str, template: str) -> None:
-    from irkit.case import Case
+    from irkit.record.case import Case
     from irkit.report import export
 
     entries = Case.open(Path(case_dir)).read_entries().entries

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _journal import bench_signer, make_case
 
-from irkit.verify import verify_case
+from irkit.audit.verify import verify_case
 
 
 def single_core_rate(samples: int = 20_000) -> float:

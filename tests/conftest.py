@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner, Result
 
-from irkit import keys
-from irkit.case import Case, add_member, init_case
+from irkit.formats import ed25519
+from irkit.record import keyfiles
+from irkit.record.case import Case, add_member, init_case
 
 if TYPE_CHECKING:
     from tests.pgdumps import Dumps
@@ -34,10 +35,10 @@ def asset(name: str) -> Path:
     return DATA / name
 
 
-def seeded_signer(label: str, role: str = "responder") -> keys.Signer:
+def seeded_signer(label: str, role: str = "responder") -> ed25519.Signer:
     """Fixed test keys: the same label always gives the same key (golden files rely on it)."""
     seed = hashlib.sha256(f"irkit test key {label}".encode()).digest()
-    return keys.signer_from_seed(seed, name=label.title(), role=role)
+    return ed25519.signer_from_seed(seed, name=label.title(), role=role)
 
 
 class FixedClock:
@@ -61,22 +62,22 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def alice() -> keys.Signer:
+def alice() -> ed25519.Signer:
     return seeded_signer("alice", "lead")
 
 
 @pytest.fixture
-def bob() -> keys.Signer:
+def bob() -> ed25519.Signer:
     return seeded_signer("bob")
 
 
 @pytest.fixture
-def mallory() -> keys.Signer:
+def mallory() -> ed25519.Signer:
     return seeded_signer("mallory")
 
 
 @pytest.fixture
-def case(tmp_path: Path, alice: keys.Signer, bob: keys.Signer, clock: FixedClock) -> Case:
+def case(tmp_path: Path, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock) -> Case:
     """A case opened by Alice (lead) with Bob added as responder."""
     opened = init_case(
         tmp_path / "case", title="Test case", case_id="TEST-1", signer=alice, clock=clock
@@ -94,13 +95,13 @@ class KeyFiles:
 
 @pytest.fixture
 def key_files(
-    tmp_path: Path, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    tmp_path: Path, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> KeyFiles:
     """Unencrypted key files for the three test identities."""
     folder = tmp_path / "keys"
     out = KeyFiles(folder / "alice.key", folder / "bob.key", folder / "mallory.key")
     for signer, path in ((alice, out.alice), (bob, out.bob), (mallory, out.mallory)):
-        keys.write_key_file(path, signer, None, created="2026-01-01T00:00:00.000000Z")
+        keyfiles.write_key_file(path, signer, None, created="2026-01-01T00:00:00.000000Z")
     return out
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from irkit.verify import VerifyReport, verify_case
+from irkit.audit.verify import VerifyReport, verify_case
 
 
 def lines(case_root: Path) -> list[bytes]:

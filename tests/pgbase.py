@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from irkit import pgrestore
+from irkit.backup import postgres
 from tests.pgdumps import bindir_or_skip
 
 ROWS = 500
@@ -31,7 +31,7 @@ class Source:
     def __init__(self, dest: Path) -> None:
         self.bindir = bindir_or_skip()
         self.work = Path(tempfile.mkdtemp(prefix="irkit-pg-base-"))
-        self.cluster = pgrestore._Cluster(self.bindir, self.work)
+        self.cluster = postgres._Cluster(self.bindir, self.work)
         self.dest = dest
 
     def start(self) -> BaseBackups:
@@ -59,7 +59,7 @@ class Source:
         shutil.copytree(tar, self.dest / "tar")
         (self.dest / "dumps").mkdir()
         (self.dest / "dumps" / "shop.sql").write_bytes(dump)
-        conninfo = f"host={c.run_dir} port={pgrestore.PORT} user={pgrestore.SUPERUSER} dbname=shop"
+        conninfo = f"host={c.run_dir} port={postgres.PORT} user={postgres.SUPERUSER} dbname=shop"
         return BaseBackups(
             self.dest / "plain", self.dest / "tar", self.dest / "dumps" / "shop.sql", conninfo
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import pgrestore
+from irkit.backup import postgres
 
 SCHEMA = """
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
@@ -32,8 +32,8 @@ class Dumps:
 
 def bindir_or_skip() -> Path:
     try:
-        return pgrestore.find_bindir()
-    except pgrestore.PostgresNotFound as exc:
+        return postgres.find_bindir()
+    except postgres.PostgresNotFound as exc:
         pytest.skip(f"PostgreSQL server binaries not installed: {exc.message}")
 
 
@@ -41,7 +41,7 @@ def build_dumps(dest: Path) -> Dumps:
     """One source cluster, two databases (one with an empty `orders`), dumped both ways."""
     bindir = bindir_or_skip()
     work = Path(tempfile.mkdtemp(prefix="irkit-pg-src-"))
-    cluster = pgrestore._Cluster(bindir, work)
+    cluster = postgres._Cluster(bindir, work)
     try:
         cluster.start()
         psql = [str(bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1"]

@@ -264,7 +264,7 @@ def passphrase_source(
 
     def get() -> str | None:
         if passphrase_file is not None:
-            from irkit.safefile import read_input_text
+            from irkit.record.safefile import read_input_text
 
             text = read_input_text(passphrase_file, what="passphrase file")
             return text.rstrip("\r\n")
@@ -284,7 +284,7 @@ def passphrase_source(
 
 
 def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
-    from irkit.keys import load_signer as _load
+    from irkit.record.keyfiles import load_signer as _load
 
     return _load(key_path or default_key_path(), passphrase_source(passphrase_file))
 
@@ -292,7 +292,7 @@ def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
 def open_case(case_dir: Path | None) -> Any:
     from pathlib import Path
 
-    from irkit.case import Case
+    from irkit.record.case import Case
 
     case = Case.find(case_dir, Path.cwd())
     report_torn(case.torn_tail())  # every command that reads the journal says so
@@ -391,7 +391,7 @@ def tune_allocator() -> None:
     """
     import sys
 
-    from irkit import libc
+    from irkit.record import libc
 
     if not sys.platform.startswith("linux"):
         return

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from irkit.entry import Entry
+from irkit.record.entry import Entry
 
 if TYPE_CHECKING:
     from irkit.report.render import _Builder
@@ -23,8 +23,8 @@ _MAX_LINES = 2000  # findings listed per page before "and N more"
 
 def load_results(case: Any, entries: Sequence[Entry]) -> dict[int, dict[str, Any] | str]:
     """seq -> the stored result of each backup.verified entry, or why it is not usable."""
-    from irkit import jsonload
     from irkit.errors import InputError
+    from irkit.formats import jsonload
 
     out: dict[int, dict[str, Any] | str] = {}
     for e in entries:

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from irkit.bodies import Body, Label, SafeInt, Sha256Hex
-from irkit.entry import Entry
 from irkit.errors import InputError, IrkitError
+from irkit.record.bodies import Body, Label, SafeInt, Sha256Hex
+from irkit.record.entry import Entry
 from irkit.report.model import REPORT_KIND
 
 RootHex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -57,7 +57,7 @@ def export(
     """Render from the current journal, write the PDF to `out`, and only then append the
     signed record of what was written: the record follows the fact. A failed write records
     nothing; a failed append after the write says that the file exists unrecorded."""
-    from irkit import safefile
+    from irkit.record import safefile
     from irkit.report import templates
 
     case.check_signer(signer, REPORT_KIND)
@@ -68,7 +68,7 @@ def export(
     entries = result.entries
     pdf = render(entries, template_name, redact, case)
     digest = hashlib.sha256(pdf).hexdigest()
-    from irkit import merkle
+    from irkit.formats import merkle
 
     root = merkle.root([merkle.leaf_hash(e.line) for e in entries])
     if templates.is_path(template_name):  # --check finds the file wherever it runs from
@@ -122,19 +122,9 @@ def check(case: Any, pdf: bytes, template_name: str, redact: bool) -> CheckResul
     return CheckResult(again == pdf, len(entries), template_name, redact, None)
 
 
-def demo_step(ctx: Any, report: Any) -> None:
-    """`irkit demo` ends with the full incident report in its folder, recorded in the journal."""
-    target = ctx.root / "report.pdf"
-    done = export(ctx.case, ctx.signers["alice"], "incident", False, target, clock=ctx.clock)
-    ctx.steps.append(
-        f"wrote the incident report report.pdf (sha256 {done.sha256[:16]}…), "
-        f"recorded as entry {done.entry.seq}"
-    )
-
-
 def verify_rule(entry: Entry, ctx: Any) -> None:
     """A report.exported entry must name a prefix before it, with that prefix's true root."""
-    from irkit import merkle
+    from irkit.formats import merkle
 
     size = int(entry.body["checkpoint_size"])
     if size > entry.seq:

@@ -13,8 +13,8 @@ from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
+from irkit.formats.timefmt import zoned_instant
 from irkit.report.model import CustodyForm, ReportModel
-from irkit.timefmt import zoned_instant
 
 FONT = "DejaVuSans"
 

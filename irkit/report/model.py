@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from irkit.entry import Entry
-from irkit.notes import TimelineItem, timeline
-from irkit.roster import Roster
+from irkit.notes.notes import TimelineItem, timeline
+from irkit.record.entry import Entry
+from irkit.record.roster import Roster
 
 REDACTED = "[REDACTED]"
 REPORT_KIND = "report.exported"
@@ -197,8 +197,8 @@ class ReportModel:
 
 def withheld(text: str, salt: object = None, field: str = "text") -> str:
     """What a redacted report shows instead of confidential text: a salted commitment
-    (irkit/redaction.py) that proves what was held without confirming a reader's guess."""
-    from irkit import redaction
+    (irkit/formats/redaction.py) that proves what was held without confirming a reader's guess."""
+    from irkit.formats import redaction
 
     return redaction.withheld(text, salt, field)
 
@@ -209,7 +209,7 @@ def human_time(text: str, zone: str = "UTC") -> str:
     `2026-03-04 06:07:08 CET (05:07:08 UTC)`, or `2026-03-04 05:07:08 UTC` in a UTC case;
     the UTC date is repeated when it differs. Text that is not a time is returned as is.
     """
-    from irkit.timefmt import zoned_instant
+    from irkit.formats.timefmt import zoned_instant
 
     moment = zoned_instant(text)
     if moment is None:
@@ -320,13 +320,13 @@ def _secret(
     model: ReportModel, text: object, confidential: object, salt: object = None, field: str = ""
 ) -> str:
     """Text of an entry marked confidential, as a redacted report shows it: `field` names
-    the body field the text comes from (its commitment's own salt, irkit/redaction.py)."""
+    the body field the text comes from (its commitment's own salt, irkit/formats/redaction.py)."""
     shown = ", ".join(map(str, text)) if isinstance(text, list) else str(text)
     return withheld(shown, salt, field) if model.redacted and confidential else shown
 
 
 def _incident(model: ReportModel, entries: Sequence[Entry], names: dict[str, str]) -> None:
-    from irkit import kpi, lifecycle
+    from irkit.incident import kpi, lifecycle
 
     inc = lifecycle.fold(entries)
     z = model.zone
@@ -560,7 +560,7 @@ def _outcome(model: ReportModel, inc: Any, names: dict[str, str]) -> None:
 
 def _key_events(model: ReportModel, entries: Sequence[Entry]) -> None:
     """What the timeline figure labels: the moments a reader of the report looks for."""
-    from irkit.lifecycle import when
+    from irkit.incident.lifecycle import when
 
     out = model.key_events
     first = True
@@ -593,7 +593,7 @@ def _key_events(model: ReportModel, entries: Sequence[Entry]) -> None:
 
 def sla_rows(inc: Any, now: datetime) -> list[tuple[str, str, str]]:
     """Each SLA clock as (clock, target, result) at the report's as-of time."""
-    from irkit import lifecycle
+    from irkit.incident import lifecycle
 
     readings = lifecycle.clocks(inc, now)
     rows = []
@@ -720,9 +720,9 @@ def details(model: ReportModel, kind: str, body: dict[str, Any]) -> str:
 
 def build(entries: Sequence[Entry], *, redact: bool = False) -> ReportModel:
     """Fold a journal prefix (every entry up to what the report shows) into a model."""
-    from irkit import merkle
-    from irkit.summary import names_from
-    from irkit.verify import origin_for
+    from irkit.formats import merkle
+    from irkit.record.roster import origin_for
+    from irkit.record.summary import names_from
 
     roster = _roster(entries)
     names = names_from(entries)
@@ -910,9 +910,9 @@ def _evidence(model: ReportModel, entries: Sequence[Entry], names: dict[str, str
     refused is exactly what `irkit verify` flags; each custody entry's signature is checked
     once (not once per item it names) against the signer's roster key.
     """
-    from irkit import custody
-    from irkit.entry import split_signature
-    from irkit.keys import PublicKey
+    from irkit.evidence import custody
+    from irkit.formats.ed25519 import PublicKey
+    from irkit.record.entry import split_signature
 
     zone = model.zone
     roles = {s.fingerprint: s for s in model.signers}

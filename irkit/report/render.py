@@ -35,9 +35,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from irkit.formats.timefmt import zoned_instant
 from irkit.report.model import ReportModel, entry_range, human_moment, human_time
 from irkit.report.templates import Template
-from irkit.timefmt import zoned_instant
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"

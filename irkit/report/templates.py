@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from irkit.errors import InputError
-from irkit.safefile import read_input
+from irkit.record.safefile import read_input
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SECTIONS = (
@@ -78,7 +78,7 @@ class Template:
 def _user_folder() -> Path:
     """$IRKIT_HOME/templates/reports: an organisation's templates (they win over the bundled
     ones of the same name)."""
-    from irkit.case import irkit_home
+    from irkit.record.case import irkit_home
 
     return irkit_home() / "templates" / "reports"
 
@@ -97,7 +97,7 @@ def is_path(name: str) -> bool:
 
 
 def _read(path: Path) -> str:
-    from irkit.safefile import read_input_text
+    from irkit.record.safefile import read_input_text
 
     return read_input_text(path, what="report template")
 

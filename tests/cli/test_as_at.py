@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from irkit import desk
-from irkit.case import Case
-from irkit.keys import Signer
-from irkit.settings import preset
-from irkit.timefmt import format_utc
+from irkit.formats.ed25519 import Signer
+from irkit.formats.timefmt import format_utc
+from irkit.incident import actions
+from irkit.incident.settings import preset
+from irkit.record.case import Case
 from tests.conftest import FixedClock, Runner
 
 T0 = datetime(2026, 12, 21, 8, 0, tzinfo=UTC)
@@ -19,14 +19,14 @@ T0 = datetime(2026, 12, 21, 8, 0, tzinfo=UTC)
 def _worked(case: Case, alice: Signer, bob: Signer) -> FixedClock:
     """In progress from day 1; pending from day 4; resolved on day 7 (one day apart each)."""
     ck = FixedClock(T0, step=86400)
-    desk.configure(case, alice, preset("itil3"), reason="desk", clock=ck)  # day 0
-    desk.set_field(case, alice, "impact", "2", reason="x", clock=ck)  # day 1
-    desk.set_field(case, alice, "urgency", "2", reason="x", clock=ck)  # day 2
-    desk.change_state(case, bob, "in_progress", reason="on it", clock=ck)  # day 3
-    desk.change_state(case, bob, "pending", reason="wait", waiting_for="customer", clock=ck)
-    desk.change_state(case, bob, "in_progress", reason="back", clock=ck)  # day 5
+    actions.configure(case, alice, preset("itil3"), reason="desk", clock=ck)  # day 0
+    actions.set_field(case, alice, "impact", "2", reason="x", clock=ck)  # day 1
+    actions.set_field(case, alice, "urgency", "2", reason="x", clock=ck)  # day 2
+    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)  # day 3
+    actions.change_state(case, bob, "pending", reason="wait", waiting_for="customer", clock=ck)
+    actions.change_state(case, bob, "in_progress", reason="back", clock=ck)  # day 5
     resolution = {"code": "FIXED", "solution": "patched", "outcome": "true-positive"}
-    desk.change_state(case, bob, "resolved", reason="done", resolution=resolution, clock=ck)
+    actions.change_state(case, bob, "resolved", reason="done", resolution=resolution, clock=ck)
     return ck
 
 

@@ -7,8 +7,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from irkit import backup
-from irkit.case import Case
+from irkit.backup import testrestore
+from irkit.record.case import Case
 
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "backup" / "five-databases" / "spec.toml"
 
@@ -16,9 +16,9 @@ SPEC = Path(__file__).resolve().parents[2] / "examples" / "backup" / "five-datab
 def _setup(tmp_path: Path, empty: str | None) -> tuple[Path, Path]:
     good = tmp_path / "good"
     if not good.exists():
-        backup.build_five_databases(good)
+        testrestore.build_five_databases(good)
     data = tmp_path / f"data-{empty}"
-    backup.build_five_databases(data, empty=empty)
+    testrestore.build_five_databases(data, empty=empty)
     archive = tmp_path / f"b-{empty}.tar.bz2"
     with tarfile.open(archive, "w:bz2") as tf:
         for p in sorted(data.iterdir()):

@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from irkit.case import Case
+from irkit.record.case import Case
 
 
 def _tar(members: dict[str, bytes]) -> bytes:

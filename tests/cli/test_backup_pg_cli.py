@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.pgdumps import Dumps
 
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "backup" / "postgres" / "spec.toml"

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from irkit import backupmanifest, pgrestore
-from irkit.case import Case
+from irkit.backup import manifest as backupmanifest
+from irkit.backup import postgres
+from irkit.record.case import Case
 from tests.pgbase import ROWS, BaseBackups, Source
 
 
@@ -32,7 +33,7 @@ def _json(output: str) -> Any:
 
 
 def _verifybackup_or_skip() -> None:
-    if pgrestore.find_tool("pg_verifybackup") is None:
+    if postgres.find_tool("pg_verifybackup") is None:
         pytest.skip("pg_verifybackup not installed (Debian: postgresql; .ci/run installs it)")
 
 
@@ -236,19 +237,19 @@ def test_restored_cluster_started_and_queried(
         f"""
 [[query]]
 database = "shop"
-user = "{pgrestore.SUPERUSER}"
+user = "{postgres.SUPERUSER}"
 sql = "SELECT count(*) FROM orders"
 at_least = {ROWS}
 
 [[query]]
 database = "shop"
-user = "{pgrestore.SUPERUSER}"
+user = "{postgres.SUPERUSER}"
 sql = "SELECT count(*) FROM customers"
 expect = "4"
 
 [[query]]
 database = "shop"
-user = "{pgrestore.SUPERUSER}"
+user = "{postgres.SUPERUSER}"
 sql = "SELECT count(*) FROM nothing_here"
 """,
         encoding="utf-8",

@@ -11,8 +11,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from irkit import backup
-from irkit.case import Case
+from irkit.backup import testrestore
+from irkit.record.case import Case
 
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "backup" / "five-databases" / "spec.toml"
 
@@ -25,9 +25,9 @@ def test_one_page_per_verification_with_every_finding(
     tmp_path: Path, irkit: Any, case: Case, key_files: Any
 ) -> None:
     good = tmp_path / "good"
-    backup.build_five_databases(good)
+    testrestore.build_five_databases(good)
     broken = tmp_path / "broken"
-    backup.build_five_databases(broken, empty="payroll")
+    testrestore.build_five_databases(broken, empty="payroll")
     (broken / "orders.sqlite").unlink()
     man = tmp_path / "m.json"
     assert (
@@ -136,12 +136,12 @@ def test_a_verdict_naming_the_wrong_manifest_entry_is_a_problem(
     tmp_path: Path, case: Case, bob: Any
 ) -> None:
     """`manifest_entry` must point at a backup.manifest with the same digest."""
-    from irkit.verify import verify_case
+    from irkit.audit.verify import verify_case
 
     src = tmp_path / "src"
-    backup.build_five_databases(src)
-    result = backup.run_verify(src, source=src)
-    entry = backup.record(case, bob, result, sign_off=False)
+    testrestore.build_five_databases(src)
+    result = testrestore.run_verify(src, source=src)
+    entry = testrestore.record(case, bob, result, sign_off=False)
     assert "manifest_entry" not in entry.body  # no manifest signed: nothing claimed
     forged = {**entry.body, "manifest_entry": 0}  # #0 is case.opened
     case.append(bob, "backup.verified", forged)

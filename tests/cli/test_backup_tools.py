@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from irkit import backup, backupchecks, toolrestore
-from irkit.case import Case
+from irkit.backup import checks, testrestore, tools
 from irkit.errors import InputError
+from irkit.record.case import Case
 
 
 def _tool_or_skip(name: str, package: str) -> str:
@@ -90,8 +90,8 @@ def test_restic_snapshot_of_an_absolute_path_passes_and_is_identified(
     assert entry.body["snapshot"] == tool["snapshot"]
     assert entry.body["tool"] == f"restic {tool['version']}"
     # the identity recorded is the restored data's, not a digest of the whole repository
-    restored = backup.backupmanifest.render(backup.backupmanifest.scan(src))
-    assert entry.body["artifact_sha256"] == backup.hashlib.sha256(restored).hexdigest()
+    restored = testrestore.backupmanifest.render(testrestore.backupmanifest.scan(src))
+    assert entry.body["artifact_sha256"] == testrestore.hashlib.sha256(restored).hexdigest()
 
 
 def test_restic_corrupted_repository_fails_with_the_tools_words(
@@ -208,12 +208,12 @@ def test_restore_cmd_output_is_bounded_in_memory(tmp_path: Path) -> None:
     )
     tracemalloc.start()
     try:
-        got = toolrestore.run([sys.executable, "-c", script], cwd=tmp_path, timeout=120)
+        got = tools.run([sys.executable, "-c", script], cwd=tmp_path, timeout=120)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert got.ok and got.output_bytes == 4600 * 65537  # 301 MB, all counted
-    assert len(got.output) < toolrestore.HEAD + toolrestore.TAIL + 200
+    assert len(got.output) < tools.HEAD + tools.TAIL + 200
     assert "bytes of output not kept" in got.output
     assert peak < 8 << 20, peak
 
@@ -229,7 +229,7 @@ def _alive(pid: int) -> bool:
 def test_restore_cmd_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     script = f"sleep 300 & echo $! > {pidfile}; echo started; wait"
-    got = toolrestore.run(["sh", "-c", script], cwd=tmp_path, timeout=1)
+    got = tools.run(["sh", "-c", script], cwd=tmp_path, timeout=1)
     assert got.timed_out and "started" in got.output
     child = int(pidfile.read_text())
     for _ in range(100):  # SIGKILL is asynchronous: give the kernel a moment
@@ -246,21 +246,21 @@ def test_restore_cmd_recorded_and_not_hashing_the_artifact(tmp_path: Path) -> No
     artifact = tmp_path / "repository.bin"
     artifact.write_bytes(os.urandom(1 << 20))  # what a tool reads: never hashed in full
     cmd = f"cp -r {src}/. {{dest}}"
-    got = backup.run_verify(artifact, source=src, restore_cmd=cmd)
+    got = testrestore.run_verify(artifact, source=src, restore_cmd=cmd)
     assert got.verdict == "PASS"
     assert got.command is not None and got.command["argv"][:2] == ["cp", "-r"]
     assert got.command["exit_code"] == 0
     assert (
         got.artifact_sha256
-        == backup.hashlib.sha256(
-            backup.backupmanifest.render(backup.backupmanifest.scan(src))
+        == testrestore.hashlib.sha256(
+            testrestore.backupmanifest.render(testrestore.backupmanifest.scan(src))
         ).hexdigest()
     )  # the restored data's manifest digest, not the artifact's bytes
 
 
 def test_restore_cmd_that_cannot_start_names_the_program(tmp_path: Path) -> None:
     src = _source(tmp_path)
-    got = backup.run_verify(src, source=src, restore_cmd="resticc restore latest {dest}")
+    got = testrestore.run_verify(src, source=src, restore_cmd="resticc restore latest {dest}")
     assert got.verdict == "FAIL"
     assert got.failures[0] == (
         "restore: restore command could not start: resticc: No such file or directory"
@@ -274,7 +274,7 @@ def test_restore_cmd_snapshot_of_absolute_path_is_compared_where_it_landed(
     src = _source(tmp_path)
     inner = str(src).lstrip("/")
     cmd = f"sh -c 'mkdir -p {{dest}}/{inner} && cp -r {src}/. {{dest}}/{inner}'"
-    got = backup.run_verify(src, source=src, restore_cmd=cmd)
+    got = testrestore.run_verify(src, source=src, restore_cmd=cmd)
     assert got.verdict == "PASS", got.failures
     assert got.layout == inner and len(got.comparison.matched) == 2
 
@@ -283,14 +283,14 @@ def test_tool_source_label_and_layout_helpers(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "f").write_text("x")
     (tmp_path / "a" / "b" / "g").write_text("y")
-    chain = toolrestore.single_chain(tmp_path)
+    chain = tools.single_chain(tmp_path)
     assert chain == ["", "a", "a/b"]
     files = {"a/b/f": 1, "a/b/g": 2}
-    assert toolrestore.best_prefix(chain, files, ["f", "g"]) == "a/b"
-    assert toolrestore.best_prefix(chain, files, ["a/b/f"]) == ""  # already right
-    assert backupchecks.ToolSource("borg", "r::x").label() == "borg:r::x"
+    assert tools.best_prefix(chain, files, ["f", "g"]) == "a/b"
+    assert tools.best_prefix(chain, files, ["a/b/f"]) == ""  # already right
+    assert checks.ToolSource("borg", "r::x").label() == "borg:r::x"
     with pytest.raises(InputError, match="REPO::ARCHIVE"):
-        toolrestore.borg_archive("just-a-repo", tmp_path, 10)
+        tools.borg_archive("just-a-repo", tmp_path, 10)
 
 
 def test_sigterm_during_restore_cmd_kills_its_group_and_cleans_scratch(tmp_path: Path) -> None:

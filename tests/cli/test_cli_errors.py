@@ -22,9 +22,9 @@ def _boom(*args: object, **kwargs: object) -> None:
 def test_unexpected_exception_is_a_bug_not_a_finding(
     monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
-    import irkit.keys
+    import irkit.formats.ed25519
 
-    monkeypatch.setattr(irkit.keys, "generate", _boom)
+    monkeypatch.setattr(irkit.formats.ed25519, "generate", _boom)
     result = CliRunner().invoke(cli, ["key", "generate", "--name", "A", "--no-passphrase"])
     assert result.exit_code == EXIT_BUG, result.output
     lines = [x for x in result.output.splitlines() if "warning" not in x]
@@ -38,9 +38,9 @@ def test_debug_shows_the_traceback(
     monkeypatch: pytest.MonkeyPatch, isolated_env: Path, how: str
 ) -> None:
     import irkit._cli._common as common
-    import irkit.keys
+    import irkit.formats.ed25519
 
-    monkeypatch.setattr(irkit.keys, "generate", _boom)
+    monkeypatch.setattr(irkit.formats.ed25519, "generate", _boom)
     monkeypatch.setattr(common, "_DEBUG", False)
     args = ["key", "generate", "--name", "A", "--no-passphrase"]
     env = {}
@@ -74,7 +74,7 @@ def test_the_passphrase_leaves_the_environment_before_the_command_runs(
 ) -> None:
     """Whatever a command starts (a tool, a forked worker, $EDITOR) inherits os.environ: the
     passphrase is taken out of it at start-up and still unlocks the key."""
-    from irkit import notes
+    from irkit.notes import notes
 
     env = {"IRKIT_PASSPHRASE": "correct horse battery staple"}
     key = tmp_path / "a.key"

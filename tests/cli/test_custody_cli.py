@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from irkit import keys
-from irkit.case import Case
+from irkit.formats import ed25519
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 
 def test_release_accept_show(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     src = tmp_path / "usb.img"
     src.write_bytes(b"usb image")

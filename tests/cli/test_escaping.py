@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from irkit._cli._common import safe
-from irkit.case import Case
-from irkit.keys import Signer
+from irkit.formats.ed25519 import Signer
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 # OSC title, NUL, CR (overwrite the line), one-byte CSI, right-to-left override, BEL,

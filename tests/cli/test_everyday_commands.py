@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from irkit import keys
-from irkit.case import Case
+from irkit.formats import ed25519
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 
@@ -182,7 +182,7 @@ def test_log_kind(irkit: Runner, key_files: KeyFiles, case: Case) -> None:
 
 
 def test_custody_show_final_step(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     src = tmp_path / "usb.img"
     src.write_bytes(b"usb")

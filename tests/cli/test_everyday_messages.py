@@ -12,10 +12,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from irkit import desk, keys
-from irkit.case import Case
-from irkit.notes import add_note
-from irkit.summary import percent, plural
+from irkit.formats import ed25519
+from irkit.incident import actions
+from irkit.notes.notes import add_note
+from irkit.record import keyfiles
+from irkit.record.case import Case
+from irkit.record.summary import percent, plural
 from tests.conftest import FixedClock, KeyFiles, Runner
 
 
@@ -65,13 +67,13 @@ def test_percentages_are_rounded_not_truncated(
 
 
 def test_kpi_breaches_read_as_additional_and_satisfaction_is_a_number(
-    irkit: Runner, key_files: KeyFiles, case: Case, alice: keys.Signer
+    irkit: Runner, key_files: KeyFiles, case: Case, alice: ed25519.Signer
 ) -> None:
     clock = FixedClock(datetime.now(UTC) - timedelta(hours=1))
-    desk.set_field(case, alice, "impact", "3", reason="r", clock=clock)
-    desk.set_field(case, alice, "urgency", "3", reason="r", clock=clock)
-    desk.change_state(case, alice, "in_progress", reason="go", clock=clock)
-    desk.change_state(
+    actions.set_field(case, alice, "impact", "3", reason="r", clock=clock)
+    actions.set_field(case, alice, "urgency", "3", reason="r", clock=clock)
+    actions.change_state(case, alice, "in_progress", reason="go", clock=clock)
+    actions.change_state(
         case,
         alice,
         "resolved",
@@ -79,7 +81,7 @@ def test_kpi_breaches_read_as_additional_and_satisfaction_is_a_number(
         resolution={"code": "FIX", "solution": "fixed", "outcome": "benign"},
         clock=clock,
     )
-    desk.confirm(
+    actions.confirm(
         case, alice, by="Ms Smith", channel="phone", satisfaction=4, comment=None, clock=clock
     )
     data = json.loads(irkit("case", "kpi", "--json", case=case.root).output)
@@ -179,7 +181,7 @@ def test_key_generate_wants_a_real_passphrase(irkit: Runner, tmp_path: Path) -> 
         "key", "generate", "--name", "A", "--out", str(out), "--weak-passphrase",
         env={"IRKIT_PASSPHRASE": "a"},
     )  # fmt: skip
-    assert r.exit_code == 0 and keys.is_encrypted(out)
+    assert r.exit_code == 0 and keyfiles.is_encrypted(out)
     out.unlink()
     r = irkit(
         "key", "generate", "--name", "A", "--out", str(out), env={"IRKIT_PASSPHRASE": "12345678"}
@@ -201,12 +203,12 @@ def _piped(args: str, case_root: Path) -> subprocess.CompletedProcess[bytes]:
 
 
 def test_log_and_case_show_end_quietly_into_head(
-    case: Case, alice: keys.Signer, clock: FixedClock
+    case: Case, alice: ed25519.Signer, clock: FixedClock
 ) -> None:
     for i in range(1500):
         add_note(case, alice, f"note {i} " + "x" * 60, clock=clock)
     for i in range(700):
-        desk.inform(case, alice, channel="phone", summary=f"update {i} " + "y" * 60, clock=clock)
+        actions.inform(case, alice, channel="phone", summary=f"update {i} " + "y" * 60, clock=clock)
     for args in ("log", "case show", "timeline"):
         proc = _piped(args, case.root)
         assert proc.stdout.count(b"\n") == 1, args

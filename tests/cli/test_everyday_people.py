@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.case import Case, add_member
-from irkit.roster import Roster
+from irkit.formats import ed25519
+from irkit.record import keyfiles
+from irkit.record.case import Case, add_member
+from irkit.record.roster import Roster
 from tests.conftest import KeyFiles, Runner, seeded_signer
 from tests.helpers import verify
 
@@ -44,7 +45,7 @@ def test_release_to_takes_a_member_as_people_name_them(
     irkit: Runner,
     key_files: KeyFiles,
     case: Case,
-    bob: keys.Signer,
+    bob: ed25519.Signer,
     tmp_path: Path,
     spelling: str,
 ) -> None:
@@ -65,7 +66,7 @@ def test_release_to_takes_a_member_as_people_name_them(
 
 
 def test_release_to_unknown_or_short_lists_the_members(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     _collect(irkit, key_files.alice, case, tmp_path)
     before = case.journal_path.read_bytes()
@@ -96,7 +97,7 @@ def test_a_name_two_members_share_is_refused_with_both(case: Case) -> None:
 
 def test_ambiguous_prefix_is_refused() -> None:
     from irkit.errors import InputError
-    from irkit.roster import Member
+    from irkit.record.roster import Member
 
     fp1 = "ed25519:" + "ab" * 4 + "1" * 56
     fp2 = "ed25519:" + "ab" * 4 + "2" * 56
@@ -114,7 +115,7 @@ def test_ambiguous_prefix_is_refused() -> None:
 
 
 def test_member_remove_by_name_and_refused_while_holding_evidence(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     _collect(irkit, key_files.alice, case, tmp_path)
     assert _release(irkit, key_files.alice, case, "Bob").exit_code == 0  # type: ignore[attr-defined]
@@ -142,7 +143,7 @@ def test_member_remove_by_name_and_refused_while_holding_evidence(
 
 
 def test_trust_takes_bare_hex_and_explains_a_prefix(
-    irkit: Runner, case: Case, alice: keys.Signer
+    irkit: Runner, case: Case, alice: ed25519.Signer
 ) -> None:
     bare = alice.fingerprint.removeprefix("ed25519:")
     r = irkit("verify", "--trust", bare, case=case.root)
@@ -159,7 +160,7 @@ def test_trust_takes_bare_hex_and_explains_a_prefix(
 
 
 def test_exhibit_trust_takes_bare_hex(
-    irkit: Runner, key_files: KeyFiles, case: Case, alice: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     out = tmp_path / "ex.json"
     r = irkit("exhibit", "create", "1", "-o", str(out), key=key_files.alice, case=case.root)
@@ -172,7 +173,7 @@ def test_exhibit_trust_takes_bare_hex(
 
 
 def test_assign_records_a_member_or_says_not_a_member(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer
 ) -> None:
     prefix = "ed25519:" + bob.fingerprint.removeprefix("ed25519:")[:16]
     r = irkit("case", "assign", prefix, key=key_files.alice, case=case.root)
@@ -224,11 +225,11 @@ def test_ack_by_another_member(irkit: Runner, key_files: KeyFiles, case: Case) -
 
 
 def test_witness_key_with_a_passphrase(
-    irkit: Runner, key_files: KeyFiles, case: Case, alice: keys.Signer, tmp_path: Path
+    irkit: Runner, key_files: KeyFiles, case: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     bob = seeded_signer("bob")
     locked = tmp_path / "bob-locked.key"
-    keys.write_key_file(
+    keyfiles.write_key_file(
         locked, bob, "witness passphrase", created="2026-01-01T00:00:00.000000Z", scrypt_n=2**10
     )
     _collect(irkit, key_files.alice, case, tmp_path)
@@ -256,7 +257,7 @@ def test_witness_passphrase_from_its_own_variable(
     irkit: Runner, key_files: KeyFiles, case: Case, tmp_path: Path
 ) -> None:
     locked = tmp_path / "bob-locked.key"
-    keys.write_key_file(
+    keyfiles.write_key_file(
         locked,
         seeded_signer("bob"),
         "witness passphrase",
@@ -273,7 +274,7 @@ def test_witness_passphrase_from_its_own_variable(
 
 
 def test_escalate_to_a_member_records_who(
-    irkit: Runner, key_files: KeyFiles, case: Case, bob: keys.Signer
+    irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer
 ) -> None:
     prefix = bob.fingerprint.removeprefix("ed25519:")[:10]
     r = irkit(

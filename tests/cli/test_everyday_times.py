@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 

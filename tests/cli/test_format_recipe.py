@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.case import Case
-from irkit.notes import add_note
+from irkit.formats import ed25519
+from irkit.notes.notes import add_note
+from irkit.record.case import Case
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def need_openssl() -> None:
 
 @pytest.mark.usefixtures("need_openssl")
 def test_recipe_verifies_every_entry(
-    case: Case, alice: keys.Signer, bob: keys.Signer, tmp_path: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     add_note(case, bob, 'Ünïcödé and "quotes" and \\ backslashes / slashes ✓ 日本')
     add_note(case, alice, "tabs\tand\nnewlines")
@@ -67,7 +67,7 @@ def test_recipe_rejects_an_altered_entry(case: Case, tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("need_openssl")
 def test_recipe_rejects_a_replaced_key_file(
-    case: Case, bob: keys.Signer, mallory: keys.Signer, tmp_path: Path
+    case: Case, bob: ed25519.Signer, mallory: ed25519.Signer, tmp_path: Path
 ) -> None:
     key_file = case.key_path(bob.fingerprint)
     key_file.write_bytes(mallory.public.pem())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 OLD = time.time() - 3 * 86400
@@ -182,9 +182,9 @@ def test_gc_leaves_scratch_folders_in_use_or_not_ours(
 _KILLED_COLLECTION = """
 import os, sys, time
 from pathlib import Path
-from irkit.case import Case
-from irkit.evidence import collect
-from irkit.keys import load_signer
+from irkit.record.case import Case
+from irkit.evidence.collect import collect
+from irkit.record.keyfiles import load_signer
 
 case = Case.open(Path(sys.argv[1]))
 def stop(*args, **kwargs):  # every copy made, the entry not yet written: killed here

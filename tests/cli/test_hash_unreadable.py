@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from irkit import backupmanifest, hashing
+from irkit.backup import manifest as backupmanifest
 from irkit.errors import InputError
+from irkit.hashing import files
 
 FILES = 80  # enough for forked workers (32 files per worker at least)
 
@@ -115,7 +116,7 @@ def test_walk_hands_an_unreadable_folder_to_onerror(
     """For callers that must stop (evidence collection): the error, never a silent gap."""
     _lock(monkeypatch, tree / "locked")
     failed: list[bytes] = []
-    paths = list(hashing.walk([os.fsencode(tree)], onerror=lambda p, _e: failed.append(p)))
+    paths = list(files.walk([os.fsencode(tree)], onerror=lambda p, _e: failed.append(p)))
     assert failed == [os.fsencode(tree / "locked")]
     assert os.fsencode(tree / "locked") not in paths and len(paths) == FILES
 

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 from tests.helpers import lines, verify
 
@@ -250,7 +250,7 @@ def test_configure_from_the_example_file(irkit: Runner, case: Case, key_files: K
 
 
 def test_demo_works_the_incident_to_closure(irkit: Runner, tmp_path: Path) -> None:
-    from irkit.demo import run_demo
+    from irkit.demo.story import run_demo
 
     result = run_demo(tmp_path / "demo")
     assert result.report.ok

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit.case import Case
-from irkit.entry import build_line
-from irkit.journal import entry_hash
-from irkit.keys import Signer
+from irkit.formats.ed25519 import Signer
+from irkit.record.case import Case
+from irkit.record.entry import build_line
+from irkit.record.journal import entry_hash
 from tests.conftest import KeyFiles, Runner
 from tests.helpers import lines, verify
 
@@ -72,7 +72,7 @@ def test_witness(irkit: Runner, case: Case, key_files: KeyFiles) -> None:
 
 
 def test_forged_self_witness_is_flagged(case: Case, alice: Signer) -> None:
-    from irkit.notes import add_note
+    from irkit.notes.notes import add_note
 
     note = add_note(case, alice, "alone")
     existing = lines(case.root)
@@ -134,16 +134,16 @@ def test_template_from_file(irkit: Runner, case: Case, key_files: KeyFiles, tmp_
 
 
 def test_template_prompts_in_a_terminal(case: Case, alice: Signer) -> None:
-    from irkit import notetemplates
+    from irkit.notes import templates
 
-    tpl = notetemplates.load("backup-failure")
+    tpl = templates.load("backup-failure")
     asked: list[str] = []
 
-    def ask(field: notetemplates.TemplateField) -> str:
+    def ask(field: templates.TemplateField) -> str:
         asked.append(field.name)
         return f"answer {field.name}"
 
-    fields = notetemplates.fill(tpl, {"job": "nightly-db"}, ask)
+    fields = templates.fill(tpl, {"job": "nightly-db"}, ask)
     assert asked == ["last-success", "error", "data-at-risk", "action"]
     assert fields[0] == {"name": "job", "label": tpl.fields[0].label, "value": "nightly-db"}
 
@@ -153,7 +153,7 @@ def test_template_asks_each_field_at_a_terminal(
 ) -> None:
     import types
 
-    import irkit._cli.notecmd as notecmd
+    import irkit._cli.note as notecmd
 
     # CliRunner's stdin is no terminal; pretend it is so that the prompts run.
     fake_sys = types.SimpleNamespace(stdin=types.SimpleNamespace(isatty=lambda: True))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import KeyFiles, Runner
 
-from irkit.case import Case
+from irkit.record.case import Case
 
 
 def _setup(case: Case, irkit: Runner, key_files: KeyFiles) -> Path:

@@ -16,11 +16,11 @@ import pytest
 from conftest import Runner
 from pypdf import PdfReader
 
-from irkit import custody
-from irkit.case import Case
-from irkit.evidence import inventory
+from irkit.evidence import custody
+from irkit.evidence.collect import inventory
+from irkit.record.case import Case
+from irkit.record.summary import names_from
 from irkit.report.model import build, human_time
-from irkit.summary import names_from
 
 
 def _flat(pdf: bytes) -> str:

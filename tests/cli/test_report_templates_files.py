@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from irkit.case import Case
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import backup
+from irkit.backup import testrestore
 from tests import backupcorpus
 
 ABS_TARGET = Path("/tmp/irkit-corpus-abs.txt")
@@ -32,7 +32,7 @@ def test_corpus_case(
     monkeypatch.setenv("TMPDIR", str(scratch_parent))
     artifact = case.build(top)
     before = _tree(top)
-    result = backup.run_verify(artifact, source=top / "src", limit_options=case.limits)
+    result = testrestore.run_verify(artifact, source=top / "src", limit_options=case.limits)
     failures = result.failures
     notices = [f"{m}: {n}" for m, n in result.notices]
     assert result.verdict == case.verdict, (failures, notices)
@@ -51,7 +51,7 @@ def test_corpus_case(
 def test_hostile_members_after_a_long_name_are_all_listed(tmp_path: Path) -> None:
     case = next(c for c in backupcorpus.CASES if c.name == "hostile members")
     artifact = case.build(tmp_path)
-    result = backup.run_verify(artifact, source=tmp_path / "src")
+    result = testrestore.run_verify(artifact, source=tmp_path / "src")
     refused = [m for m, _ in result.refused]
     assert refused[0] == "n" * 300 and "../../escape.txt" in refused and "hard" in refused
     assert result.comparison.matched == sorted(backupcorpus.GOOD) or set(
@@ -63,25 +63,25 @@ def test_sparse_member_is_restored_as_holes(tmp_path: Path) -> None:
     case = next(c for c in backupcorpus.CASES if c.name == "sparse image")
     artifact = case.build(tmp_path)
     keep = tmp_path / "kept"
-    result = backup.run_verify(artifact, source=tmp_path / "src", keep=keep)
+    result = testrestore.run_verify(artifact, source=tmp_path / "src", keep=keep)
     assert result.verdict == "PASS"
     st = os.stat(keep / "disk.img")
     assert st.st_size == 48 << 20 and st.st_blocks * 512 < 8 << 20  # holes, not zeros
 
 
 def test_detection_by_structure_and_type_override(tmp_path: Path) -> None:
-    from irkit import restore
+    from irkit.backup import extract
 
     sql = next(c for c in backupcorpus.CASES if c.name == "tar with a SQL dump first")
     xlsx = next(c for c in backupcorpus.CASES if c.name == "tar with an xlsx last")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    assert restore.detect(sql.build(tmp_path / "a")).kind == "tar"
-    assert restore.detect(xlsx.build(tmp_path / "b")).kind == "tar"
+    assert extract.detect(sql.build(tmp_path / "a")).kind == "tar"
+    assert extract.detect(xlsx.build(tmp_path / "b")).kind == "tar"
     dump = tmp_path / "dump.sql"
     dump.write_bytes(b"SELECT 1;\n")  # no pg_dump header: unrecognised, unless forced
-    assert restore.detect(dump).kind == "unknown"
-    assert restore.detect(dump, "pg-plain").kind == "pg-plain"
+    assert extract.detect(dump).kind == "unknown"
+    assert extract.detect(dump, "pg-plain").kind == "pg-plain"
 
 
 def test_limits_from_spec_and_options(tmp_path: Path) -> None:
@@ -89,10 +89,10 @@ def test_limits_from_spec_and_options(tmp_path: Path) -> None:
     artifact = case.build(tmp_path)
     spec = tmp_path / "spec.toml"
     spec.write_text('[limits]\nmax_ratio = 100000\nmax_total = "1G"\n', encoding="utf-8")
-    result = backup.run_verify(artifact, source=tmp_path / "src", spec=spec)
+    result = testrestore.run_verify(artifact, source=tmp_path / "src", spec=spec)
     assert not any("ratio" in f for f in result.failures)  # huge.log is now allowed
     assert result.limits["max_ratio"] == 100000 and result.limits["max_total"] == 1 << 30
-    again = backup.run_verify(
+    again = testrestore.run_verify(
         artifact, source=tmp_path / "src", spec=spec, limit_options={"max_ratio": 10}
     )
     assert any("member 'huge.log'" in f and "10:1" in f for f in again.failures)
@@ -100,7 +100,7 @@ def test_limits_from_spec_and_options(tmp_path: Path) -> None:
 
 def test_members_after_a_damaged_header_are_restored(tmp_path: Path) -> None:
     case = next(c for c in backupcorpus.CASES if c.name == "damaged header mid-archive")
-    result = backup.run_verify(case.build(tmp_path), source=tmp_path / "src")
+    result = testrestore.run_verify(case.build(tmp_path), source=tmp_path / "src")
     assert set(result.comparison.matched) == {"a.txt", "c.txt"}
 
 
@@ -113,7 +113,7 @@ def test_members_after_a_damaged_header_are_restored(tmp_path: Path) -> None:
     ],
 )
 def test_bad_limits_in_the_spec_are_bad_input(tmp_path: Path, text: str, message: str) -> None:
-    from irkit import plausibility
+    from irkit.backup import spec as plausibility
     from irkit.errors import InputError
 
     spec = tmp_path / "spec.toml"

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from irkit import backup, pgrestore, restore
-from irkit.case import Case
+from irkit.backup import extract, postgres, testrestore
 from irkit.errors import EnvironmentFailure
+from irkit.record.case import Case
 
 
 def _store_files(case: Case) -> list[Path]:
@@ -58,7 +58,7 @@ def _full_disk_under(parent: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _tree(tmp_path: Path) -> Path:
     data = tmp_path / "data"
-    backup.build_five_databases(data)
+    testrestore.build_five_databases(data)
     return data
 
 
@@ -161,7 +161,7 @@ def test_archive_cut_before_its_first_member_is_a_fail_not_a_crash(tmp_path: Pat
     data = _tree(tmp_path)
     archive = _tar(data, tmp_path / "b.tar.gz")
     archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
-    got = backup.run_verify(archive, source=data)
+    got = testrestore.run_verify(archive, source=data)
     assert got.verdict == "FAIL" and "archive is damaged" in got.failures[0]
 
 
@@ -176,7 +176,7 @@ def test_a_name_the_scratch_file_system_refuses_is_a_refused_member(tmp_path: Pa
         tf.add(payload, arcname="ok.txt")
     dest = tmp_path / "dest"
     dest.mkdir()
-    got = restore.restore(archive, dest)
+    got = extract.restore(archive, dest)
     assert [r[0] for r in got.refused] == ["n" * 300]
     assert "longer than 255 bytes" in got.refused[0][1]
     assert list(got.files) == ["ok.txt"]
@@ -198,11 +198,11 @@ def test_failing_restore_command_on_a_full_scratch_disk(
 ) -> None:
     data = _tree(tmp_path)
     cmd = f"{shlex.quote(sys.executable)} -c 'import sys; sys.exit(1)'"
-    got = backup.run_verify(data, source=data, restore_cmd=cmd)
+    got = testrestore.run_verify(data, source=data, restore_cmd=cmd)
     assert got.verdict == "FAIL"  # room to spare: the tool's exit status is a finding
     _nearly_full(monkeypatch)
     with pytest.raises(EnvironmentFailure, match=r"scratch space .* is full"):
-        backup.run_verify(data, source=data, restore_cmd=cmd)
+        testrestore.run_verify(data, source=data, restore_cmd=cmd)
     assert list(scratch_parent.iterdir()) == []
 
 
@@ -213,10 +213,10 @@ def test_postgres_restore_on_a_full_scratch_disk(
     broken.write_bytes(pg_dumps.custom.read_bytes()[:-200])  # pg_restore fails on it
     scratch = Path(os.path.realpath(tmp_path)) / "s"
     scratch.mkdir()
-    assert pgrestore.restore_dump(broken, scratch=scratch).error is not None  # a finding
+    assert postgres.restore_dump(broken, scratch=scratch).error is not None  # a finding
     _nearly_full(monkeypatch)
     with pytest.raises(EnvironmentFailure, match="is full"):
-        pgrestore.restore_dump(broken, scratch=scratch)
+        postgres.restore_dump(broken, scratch=scratch)
     assert list(scratch.iterdir()) == []
 
 
@@ -224,7 +224,7 @@ def test_sqlite_out_of_room_is_no_verdict(tmp_path: Path, monkeypatch: pytest.Mo
     """SQLite reports a full temp store as SQLITE_FULL: no verdict on the database."""
     import sqlite3
 
-    from irkit import plausibility
+    from irkit.backup import spec as plausibility
 
     data = _tree(tmp_path)
     spec = plausibility.Spec.model_validate({"sqlite": [{"glob": "*.sqlite"}]})
@@ -248,7 +248,7 @@ def test_archive_check_failing_on_this_machine_is_no_verdict(
 ) -> None:
     import gzip
 
-    from irkit import plausibility
+    from irkit.backup import spec as plausibility
 
     (tmp_path / "a.gz").write_bytes(gzip.compress(b"x" * 1000))
     (tmp_path / "bad.gz").write_bytes(b"\x1f\x8b not gzip")
@@ -258,7 +258,7 @@ def test_archive_check_failing_on_this_machine_is_no_verdict(
     def no_descriptors(*_a: Any, **_k: Any) -> Any:
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-    monkeypatch.setattr(restore, "PipelinedStream", no_descriptors)
+    monkeypatch.setattr(extract, "PipelinedStream", no_descriptors)
     with pytest.raises(EnvironmentFailure, match="EMFILE"):
         plausibility.run_checks(tmp_path, spec)
 
@@ -266,5 +266,5 @@ def test_archive_check_failing_on_this_machine_is_no_verdict(
 def test_restore_tool_output_that_is_not_utf8(tmp_path: Path) -> None:
     """What a tool prints is not ours to trust either: stored with replacement characters."""
     script = "import sys; sys.stdout.buffer.write(b'\\xff\\xfe restored\\n')"
-    got = restore.restore_cmd([sys.executable, "-c", script], tmp_path, 30)
+    got = extract.restore_cmd([sys.executable, "-c", script], tmp_path, 30)
     assert got.findings == [] and "restored" in got.output

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import backup, restore
+from irkit.backup import extract, testrestore
 from irkit.errors import InputError
 from tests.pgdumps import Dumps
 
@@ -19,11 +19,11 @@ from tests.pgdumps import Dumps
 def test_sql_gz_is_restored_into_postgres(pg_dumps: Dumps, tmp_path: Path) -> None:
     packed = tmp_path / "shop.sql.gz"
     packed.write_bytes(gzip.compress(pg_dumps.plain.read_bytes()))
-    assert restore.detect(packed) == restore.Detected("pg-plain", "gzip")
+    assert extract.detect(packed) == extract.Detected("pg-plain", "gzip")
     src = tmp_path / "src"
     src.mkdir()
     (src / "shop.sql").write_bytes(pg_dumps.plain.read_bytes())
-    result = backup.run_verify(packed, source=src)
+    result = testrestore.run_verify(packed, source=src)
     assert result.verdict == "PASS", result.failures
     assert result.comparison.matched == ["shop.sql"]
     (db,) = result.databases
@@ -69,6 +69,6 @@ def test_recognised_but_unsupported_formats_say_so(
     src = tmp_path / "src"
     src.mkdir()
     with pytest.raises(InputError, match=message) as err:
-        backup.run_verify(artifact, source=src)
+        testrestore.run_verify(artifact, source=src)
     assert "unknown artifact type" not in str(err.value)
     assert "pg_restore" in str(err.value) or "pg_dump -Fc" in str(err.value)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import backup, backupmanifest
+from irkit.backup import manifest, testrestore
 from irkit.errors import InputError
 
 
@@ -34,27 +34,27 @@ def test_non_utf8_file_name_round_trip(tmp_path: Path) -> None:
     name = os.fsdecode(b"caf\xe9.txt")  # Latin-1 on disk: not UTF-8
     (src / name).write_bytes(b"coffee")
     out = tmp_path / "m.json"
-    files = backupmanifest.write(src, out)
+    files = manifest.write(src, out)
     assert [f.path for f in files] == [name]
     assert b'"Encoded-Path": "636166e92e747874"' in out.read_bytes()
-    assert [f.path for f in backupmanifest.load(out)] == [name]
+    assert [f.path for f in manifest.load(out)] == [name]
     archive = tmp_path / "b.tar"
     with tarfile.open(archive, "w") as tf:
         tf.add(src / name, arcname=name)
-    result = backup.run_verify(archive, manifest=out)
+    result = testrestore.run_verify(archive, manifest=out)
     assert result.verdict == "PASS", result.failures
 
 
 def test_duplicate_keys_are_refused() -> None:
     body = _entry("a.txt").replace(b'"Size": 0,', b'"Size": 0, "Size": 0,')
     with pytest.raises(InputError, match="duplicate"):
-        backupmanifest.parse(_signed(body))
+        manifest.parse(_signed(body))
 
 
 @pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", "a/../../b"])
 def test_paths_escaping_the_root_are_refused(path: str) -> None:
     with pytest.raises(InputError, match="escapes the backup"):
-        backupmanifest.parse(_signed(_entry(path)))
+        manifest.parse(_signed(_entry(path)))
 
 
 def test_crlf_copy_gets_a_specific_message(tmp_path: Path) -> None:
@@ -62,8 +62,8 @@ def test_crlf_copy_gets_a_specific_message(tmp_path: Path) -> None:
     src.mkdir()
     (src / "a.txt").write_text("x")
     out = tmp_path / "m.json"
-    backupmanifest.write(src, out)
-    backupmanifest.load(out)  # the original is fine
+    manifest.write(src, out)
+    manifest.load(out)  # the original is fine
     out.write_bytes(out.read_bytes().replace(b"\n", b"\r\n"))
     with pytest.raises(InputError, match=r"CRLF.*binary mode"):
-        backupmanifest.load(out)
+        manifest.load(out)

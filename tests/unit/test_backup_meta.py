@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from irkit import backup, backupmanifest, plausibility
+from irkit.backup import manifest as backupmanifest
+from irkit.backup import spec as plausibility
+from irkit.backup import testrestore
 from irkit.errors import InputError
 
 
@@ -48,7 +50,7 @@ def test_meta_round_trip_passes_and_differences_are_named(tmp_path: Path) -> Non
     assert loaded.meta.symlinks == {"current": "etc/server.key", "zone": "/usr/share/zoneinfo/UTC"}
     assert loaded.meta.hardlinks == [["data", "data.hard"]]
     good = _tar(src, tmp_path / "good.tar.gz")
-    result = backup.run_verify(good, manifest=manifest, compare_meta=True)
+    result = testrestore.run_verify(good, manifest=manifest, compare_meta=True)
     assert result.verdict == "PASS", result.failures
     assert any(f.check == "meta" and f.ok for f in result.checks)
 
@@ -59,9 +61,9 @@ def test_meta_round_trip_passes_and_differences_are_named(tmp_path: Path) -> Non
     (src / "data.hard").unlink()
     shutil.copy(src / "data", src / "data.hard")
     bad = _tar(src, tmp_path / "bad.tar.gz")
-    content_only = backup.run_verify(bad, manifest=manifest)
+    content_only = testrestore.run_verify(bad, manifest=manifest)
     assert content_only.verdict == "PASS", content_only.failures  # same bytes everywhere
-    result = backup.run_verify(bad, manifest=manifest, compare_meta=True)
+    result = testrestore.run_verify(bad, manifest=manifest, compare_meta=True)
     assert result.verdict == "FAIL"
     text = "\n".join(result.failures)
     assert "etc/server.key: mode 0644, 0600 expected" in text
@@ -76,8 +78,8 @@ def test_meta_needs_a_meta_manifest(tmp_path: Path) -> None:
     backupmanifest.write(src, manifest)
     archive = _tar(src, tmp_path / "b.tar.gz")
     with pytest.raises(InputError, match="--meta"):
-        backup.run_verify(archive, manifest=manifest, compare_meta=True)
-    assert backup.run_verify(archive, source=src, compare_meta=True).verdict == "PASS"
+        testrestore.run_verify(archive, manifest=manifest, compare_meta=True)
+    assert testrestore.run_verify(archive, source=src, compare_meta=True).verdict == "PASS"
 
 
 @pytest.mark.parametrize("rule", ["archives", "json", "zeros"])

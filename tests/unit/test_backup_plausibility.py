@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import plausibility
+from irkit.backup import spec as plausibility
 from irkit.errors import InputError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import backupmanifest
+from irkit.backup import manifest
 from irkit.errors import InputError
 
 
@@ -27,27 +27,27 @@ def _resign(body_lines: list[str]) -> bytes:
 
 def test_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "m.json"
-    files = backupmanifest.write(_tree(tmp_path / "src"), out)
-    assert backupmanifest.load(out) == files
+    files = manifest.write(_tree(tmp_path / "src"), out)
+    assert manifest.load(out) == files
     assert {f.path: f.size for f in files} == {"a.txt": 5, "sub/b.bin": 10}
     assert files[0].sha256 == hashlib.sha256(b"alpha").hexdigest()
 
 
 def _good(tmp_path: Path) -> bytes:
-    return backupmanifest.render(backupmanifest.scan(_tree(tmp_path / "src")))
+    return manifest.render(manifest.scan(_tree(tmp_path / "src")))
 
 
 def test_truncated(tmp_path: Path) -> None:
     data = _good(tmp_path)
     for cut in (len(data) // 2, len(data) - 5):
         with pytest.raises(InputError, match=r"Manifest-Checksum|JSON"):
-            backupmanifest.parse(data[:cut])
+            manifest.parse(data[:cut])
 
 
 def test_wrong_checksum(tmp_path: Path) -> None:
     data = _good(tmp_path).replace(b'"Size": 5', b'"Size": 6')
     with pytest.raises(InputError, match="checksum mismatch"):
-        backupmanifest.parse(data)
+        manifest.parse(data)
 
 
 def _lines(tmp_path: Path) -> list[str]:
@@ -59,14 +59,14 @@ def test_unknown_version(tmp_path: Path) -> None:
     lines = _lines(tmp_path)
     lines[0] = lines[0].replace("1", "2")
     with pytest.raises(InputError, match="version"):
-        backupmanifest.parse(_resign(lines))
+        manifest.parse(_resign(lines))
 
 
 def test_duplicate_path(tmp_path: Path) -> None:
     lines = _lines(tmp_path)
     lines.insert(2, lines[2] if lines[2].endswith(",\n") else lines[2].rstrip("\n") + ",\n")
     with pytest.raises(InputError, match="duplicate path"):
-        backupmanifest.parse(_resign(lines))
+        manifest.parse(_resign(lines))
 
 
 def test_checksum_without_algorithm(tmp_path: Path) -> None:
@@ -75,14 +75,14 @@ def test_checksum_without_algorithm(tmp_path: Path) -> None:
     del item["Checksum-Algorithm"]
     lines[2] = json.dumps(item) + ",\n"
     with pytest.raises(InputError, match="without SHA256"):
-        backupmanifest.parse(_resign(lines))
+        manifest.parse(_resign(lines))
 
 
 def test_unknown_key_and_resigned_good_manifest_accepted(tmp_path: Path) -> None:
     lines = _lines(tmp_path)
-    assert len(backupmanifest.parse(_resign(lines))) == 2  # the re-signer itself is sound
+    assert len(manifest.parse(_resign(lines))) == 2  # the re-signer itself is sound
     item = json.loads(lines[2].rstrip(",\n"))
     item["Owner"] = 1  # (Mode, Uid, Gid, Mtime are --meta fields)
     lines[2] = json.dumps(item) + ",\n"
     with pytest.raises(InputError, match="unknown keys"):
-        backupmanifest.parse(_resign(lines))
+        manifest.parse(_resign(lines))

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from irkit.canonical import canonical_bytes
-from irkit.case import Case
-from irkit.journal import entry_hash
-from irkit.keys import Signer
+from irkit.formats.canonical import canonical_bytes
+from irkit.formats.ed25519 import Signer
+from irkit.record.case import Case
+from irkit.record.journal import entry_hash
 from tests.conftest import KeyFiles, Runner
 from tests.helpers import entry, lines
 
@@ -226,10 +226,10 @@ def test_note_from_stdin_that_is_not_utf8(irkit: Runner, case: Case, key_files: 
 def test_passphrase_that_is_not_utf8(
     irkit: Runner, case: Case, tmp_path: Path, alice: Signer, command: tuple[str, ...]
 ) -> None:
-    from irkit import keys
+    from irkit.record import keyfiles
 
     locked = tmp_path / "locked.key"
-    keys.write_key_file(
+    keyfiles.write_key_file(
         locked, alice, "right", created="2026-01-01T00:00:00.000000Z", scrypt_n=2**10
     )
     journal = lines(case.root)
@@ -240,15 +240,15 @@ def test_passphrase_that_is_not_utf8(
 
 
 def test_library_refuses_a_passphrase_that_is_not_utf8(tmp_path: Path, alice: Signer) -> None:
-    from irkit import keys
     from irkit.errors import KeyFileError
+    from irkit.record import keyfiles
 
     locked = tmp_path / "locked.key"
-    keys.write_key_file(
+    keyfiles.write_key_file(
         locked, alice, "right", created="2026-01-01T00:00:00.000000Z", scrypt_n=2**10
     )
     with pytest.raises(KeyFileError, match="not valid UTF-8"):
-        keys.load_signer(locked, lambda: "p\udcff")
+        keyfiles.load_signer(locked, lambda: "p\udcff")
 
 
 # -- key files that ask scrypt for too much -------------------------------------------------
@@ -279,11 +279,13 @@ def test_key_file_kdf_cost_is_capped(
     import json
     import os
 
-    from irkit import keys
     from irkit.errors import KeyFileError
+    from irkit.record import keyfiles
 
     path = tmp_path / "crafted.key"
-    keys.write_key_file(path, alice, "pw", created="2026-01-01T00:00:00.000000Z", scrypt_n=2**10)
+    keyfiles.write_key_file(
+        path, alice, "pw", created="2026-01-01T00:00:00.000000Z", scrypt_n=2**10
+    )
     doc = json.loads(path.read_text(encoding="utf-8"))
     for key, value in KDF_PARAMS[name].items():
         if value is None:
@@ -299,7 +301,7 @@ def test_key_file_kdf_cost_is_capped(
         return "pw"
 
     with pytest.raises(KeyFileError, match="KDF parameters"):
-        keys.load_signer(path, passphrase)
+        keyfiles.load_signer(path, passphrase)
     assert not asked
     out = irkit("note", "add", "x", key=path, case=case.root, env={"IRKIT_PASSPHRASE": "pw"})
     assert out.exit_code == 2 and "KDF parameters" in out.output, out.output
@@ -307,7 +309,10 @@ def test_key_file_kdf_cost_is_capped(
 
 
 def test_default_kdf_cost_is_within_the_cap() -> None:
-    from irkit import keys
+    from irkit.record import keyfiles
 
-    assert keys.scrypt_cost_problem(keys.SCRYPT_N, keys.SCRYPT_R, keys.SCRYPT_P) is None
-    assert keys.scrypt_cost_problem(2**18, 8, 1) is None  # 256 MiB: the documented maximum
+    assert (
+        keyfiles.scrypt_cost_problem(keyfiles.SCRYPT_N, keyfiles.SCRYPT_R, keyfiles.SCRYPT_P)
+        is None
+    )
+    assert keyfiles.scrypt_cost_problem(2**18, 8, 1) is None  # 256 MiB: the documented maximum

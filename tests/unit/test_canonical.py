@@ -9,8 +9,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irkit.canonical import canonical_bytes, parse_canonical, signed_bytes
-from irkit.entry import build_line, split_signature
+from irkit.formats.canonical import canonical_bytes, parse_canonical, signed_bytes
+from irkit.record.entry import build_line, split_signature
 from tests.conftest import seeded_signer
 
 SIGNER = seeded_signer("alice")

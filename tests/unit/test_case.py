@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.case import STATE_NAME, Case, add_member, init_case
 from irkit.errors import (
     CaseExistsError,
     CaseNotFoundError,
@@ -17,7 +15,9 @@ from irkit.errors import (
     NotAuthorizedError,
     TornTailError,
 )
-from irkit.notes import add_note
+from irkit.formats import ed25519
+from irkit.notes.notes import add_note
+from irkit.record.case import STATE_NAME, Case, add_member, init_case
 from tests.conftest import FixedClock
 from tests.helpers import lines, verify
 
@@ -36,7 +36,7 @@ def test_layout(case: Case) -> None:
     assert marker["case_id"] == "TEST-1" and marker["format"] == 1
 
 
-def test_init_refuses_existing_case(case: Case, alice: keys.Signer) -> None:
+def test_init_refuses_existing_case(case: Case, alice: ed25519.Signer) -> None:
     before = case.journal_path.read_bytes()
     with pytest.raises(CaseExistsError):
         init_case(case.root, title="again", case_id=None, signer=alice)
@@ -44,7 +44,7 @@ def test_init_refuses_existing_case(case: Case, alice: keys.Signer) -> None:
 
 
 def test_init_into_existing_empty_folder_and_cleanup_on_failure(
-    tmp_path: Path, alice: keys.Signer
+    tmp_path: Path, alice: ed25519.Signer
 ) -> None:
     target = tmp_path / "pre"
     (target / "keys").mkdir(parents=True)
@@ -67,7 +67,7 @@ def test_find_upward_and_explicit(case: Case, tmp_path: Path) -> None:
         Case.find(tmp_path, tmp_path)
 
 
-def test_non_member_cannot_append(case: Case, mallory: keys.Signer) -> None:
+def test_non_member_cannot_append(case: Case, mallory: ed25519.Signer) -> None:
     before = case.journal_path.read_bytes()
     with pytest.raises(NotAuthorizedError, match="not a member"):
         add_note(case, mallory, "sneaky")
@@ -75,7 +75,7 @@ def test_non_member_cannot_append(case: Case, mallory: keys.Signer) -> None:
 
 
 def test_refused_note_leaves_no_attachment(
-    case: Case, mallory: keys.Signer, tmp_path: Path
+    case: Case, mallory: ed25519.Signer, tmp_path: Path
 ) -> None:
     attachment = tmp_path / "a.txt"
     attachment.write_text("x")
@@ -85,7 +85,7 @@ def test_refused_note_leaves_no_attachment(
 
 
 def test_unreadable_attachment_writes_nothing(
-    case: Case, alice: keys.Signer, tmp_path: Path
+    case: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     ok = tmp_path / "ok.txt"
     ok.write_text("fine")
@@ -96,7 +96,7 @@ def test_unreadable_attachment_writes_nothing(
     assert not any(p.is_file() for p in (case.root / "evidence").rglob("*"))
 
 
-def test_append_refuses_torn_tail(case: Case, alice: keys.Signer) -> None:
+def test_append_refuses_torn_tail(case: Case, alice: ed25519.Signer) -> None:
     with case.journal_path.open("ab") as fh:
         fh.write(b'{"actor":"ed25519:')
     before = case.journal_path.read_bytes()
@@ -106,7 +106,7 @@ def test_append_refuses_torn_tail(case: Case, alice: keys.Signer) -> None:
 
 
 def test_append_cache_is_checked_not_trusted(
-    case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     state_path = case.root / STATE_NAME
     sealed = json.loads(state_path.read_text())
@@ -124,7 +124,7 @@ def test_append_cache_is_checked_not_trusted(
 
 
 def test_append_catches_up_when_cache_is_behind(
-    case: Case, alice: keys.Signer, bob: keys.Signer
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer
 ) -> None:
     state = (case.root / STATE_NAME).read_bytes()
     add_note(case, alice, "one")
@@ -134,23 +134,23 @@ def test_append_catches_up_when_cache_is_behind(
     assert verify(case.root).ok
 
 
-def test_append_without_cache_rebuilds(case: Case, alice: keys.Signer) -> None:
+def test_append_without_cache_rebuilds(case: Case, alice: ed25519.Signer) -> None:
     os.unlink(case.root / STATE_NAME)
     add_note(case, alice, "x")
     assert verify(case.root).ok
 
 
-def test_member_add_twice_refused(case: Case, alice: keys.Signer, bob: keys.Signer) -> None:
+def test_member_add_twice_refused(case: Case, alice: ed25519.Signer, bob: ed25519.Signer) -> None:
     with pytest.raises(InputError, match="already a member"):
         add_member(case, alice, bob.public, name="Bob", role="responder")
 
 
-def test_entry_times_are_utc_microseconds(case: Case, alice: keys.Signer) -> None:
+def test_entry_times_are_utc_microseconds(case: Case, alice: ed25519.Signer) -> None:
     entry = add_note(case, alice, "t", clock=FixedClock())
     assert entry.recorded == "2026-01-02T03:04:05.000000Z"
 
 
-def test_invalid_body_refused(case: Case, alice: keys.Signer) -> None:
+def test_invalid_body_refused(case: Case, alice: ed25519.Signer) -> None:
     with pytest.raises(InputError, match=r"invalid note\.added"):
         case.append(
             alice, "note.added", {"text": "x", "tags": [], "attachments": [], "confidential": "yes"}
@@ -161,7 +161,7 @@ def test_invalid_body_refused(case: Case, alice: keys.Signer) -> None:
 
 @pytest.mark.parametrize("tail", [b'{"actor":"ed25519:ab', b"x" * 200_000])
 def test_torn_tail_is_found_from_the_end(case: Case, tail: bytes) -> None:
-    from irkit.journal import read
+    from irkit.record.journal import read
 
     assert case.torn_tail() is None
     with case.journal_path.open("ab") as fh:

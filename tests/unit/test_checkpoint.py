@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from irkit import keys
-from irkit.checkpoint import (
+from irkit.errors import InputError
+from irkit.formats import ed25519
+from irkit.formats.signednote import (
     Checkpoint,
     key_id,
     parse_checkpoint,
@@ -16,17 +17,16 @@ from irkit.checkpoint import (
     sign_note,
     verify_note,
 )
-from irkit.errors import InputError
 from tests.conftest import asset
 
 V = json.loads(asset("signed_note_vectors.json").read_text())
 
 
-def _verifier(key_string: str) -> tuple[str, keys.PublicKey, bytes]:
+def _verifier(key_string: str) -> tuple[str, ed25519.PublicKey, bytes]:
     name, key_hash, encoded = key_string.split("+", 2)
     raw = base64.b64decode(encoded)
     assert raw[0] == 1  # Ed25519
-    return name, keys.PublicKey(raw[1:]), bytes.fromhex(key_hash)
+    return name, ed25519.PublicKey(raw[1:]), bytes.fromhex(key_hash)
 
 
 def test_key_ids_match_vectors() -> None:
@@ -38,7 +38,7 @@ def test_key_ids_match_vectors() -> None:
 def test_sign_reproduces_go_signature() -> None:
     peter = next(k for k in V["keys"] if k["name"] == "PeterNeumann")
     seed = base64.b64decode(peter["signer_key"].split("+", 4)[4])[1:]
-    signer = keys.signer_from_seed(seed, name="PeterNeumann")
+    signer = ed25519.signer_from_seed(seed, name="PeterNeumann")
     note = V["notes"][0]
     signed = sign_note(note["text"].encode(), signer, name="PeterNeumann")
     assert signed == note["signed_message"].encode()
@@ -59,7 +59,7 @@ def test_malformed_notes_rejected(row: dict[str, str]) -> None:
         parse_note(bytes.fromhex(row["message_hex"]))
 
 
-def test_checkpoint_round_trip_and_tamper(alice: keys.Signer) -> None:
+def test_checkpoint_round_trip_and_tamper(alice: ed25519.Signer) -> None:
     cp = Checkpoint("irkit.case/X/abc", 12, bytes(range(32)))
     signed = sign_note(cp.body(), alice)
     note = parse_note(signed)

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from irkit import childenv, keys
-from irkit.case import Case
+from irkit import childenv
+from irkit.formats import ed25519
+from irkit.record import keyfiles
+from irkit.record.case import Case
 
 MARKER = "irkit-secret-marker-7f3c9a1e"
 IRKIT = Path(__file__).resolve().parents[2] / "irkit"
@@ -83,10 +85,10 @@ def test_children_started_without_env_run_with_secrets_hidden() -> None:
 
 
 @pytest.fixture
-def locked_key(tmp_path: Path, bob: keys.Signer) -> Path:
+def locked_key(tmp_path: Path, bob: ed25519.Signer) -> Path:
     """Bob's key, locked with the marker: the passphrase really is used by the command."""
     path = tmp_path / "bob-locked.key"
-    keys.write_key_file(path, bob, MARKER, created="2026-01-01T00:00:00.000000Z")
+    keyfiles.write_key_file(path, bob, MARKER, created="2026-01-01T00:00:00.000000Z")
     return path
 
 
@@ -129,16 +131,16 @@ def test_restore_cmd_and_spec_command_do_not_see_the_passphrase(
 def test_postgres_steps_do_not_see_the_passphrase(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from irkit import pgrestore
+    from irkit.backup import postgres
 
     monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
     try:
-        bindir = pgrestore.find_bindir()
-    except pgrestore.PostgresNotFound as exc:  # pragma: no cover -- CI has PostgreSQL
+        bindir = postgres.find_bindir()
+    except postgres.PostgresNotFound as exc:  # pragma: no cover -- CI has PostgreSQL
         pytest.fail(str(exc))
     work = Path(os.path.realpath(tmp_path)) / "w"
     work.mkdir()
-    cluster = pgrestore._Cluster(bindir, work)
+    cluster = postgres._Cluster(bindir, work)
     code, out, _ = cluster.run("env", ["env"], 30, env={"PGOPTIONS": "-c x=1"}, stdout_to_log=False)
     assert code == 0 and b"PGHOST=" in out
     assert MARKER.encode() not in out
@@ -161,7 +163,7 @@ def test_the_note_editor_does_not_see_the_passphrase(
     """`irkit note add` without text opens $EDITOR; what it writes becomes the note."""
     import io
 
-    from irkit._cli import notecmd
+    from irkit._cli import note
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -174,7 +176,7 @@ def test_the_note_editor_does_not_see_the_passphrase(
     monkeypatch.setenv("EDITOR", f"{shlex.quote(sys.executable)} {shlex.quote(str(editor))}")
     monkeypatch.setenv("IRKIT_PASSPHRASE", MARKER)
     monkeypatch.setattr(sys, "stdin", Terminal())
-    text = notecmd._note_text(None)
+    text = note._note_text(None)
     assert text.startswith("env {") and "PATH" in text
     assert MARKER not in text
     assert os.environ["IRKIT_PASSPHRASE"] == MARKER  # back for signing

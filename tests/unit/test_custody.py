@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from irkit import custody, keys
-from irkit.case import Case
 from irkit.errors import InputError
-from irkit.evidence import collect
+from irkit.evidence import custody
+from irkit.evidence.collect import collect
+from irkit.formats import ed25519
+from irkit.record.case import Case
 from tests.helpers import problems, verify
 
 
 @pytest.fixture
-def held(case: Case, alice: keys.Signer, tmp_path: Path) -> Case:
+def held(case: Case, alice: ed25519.Signer, tmp_path: Path) -> Case:
     src = tmp_path / "disk.img"
     src.write_bytes(b"\x00" * 4096 + b"MBR")
     collect(case, alice, [src], location="server room")
@@ -25,7 +26,9 @@ def _chain(case: Case, item: str = "E-0001") -> custody.Holding:
     return custody.fold(case.read_entries().entries).items[item]
 
 
-def test_transfer_takes_two_signatures(held: Case, alice: keys.Signer, bob: keys.Signer) -> None:
+def test_transfer_takes_two_signatures(
+    held: Case, alice: ed25519.Signer, bob: ed25519.Signer
+) -> None:
     released = custody.release(
         held, alice, ["E-0001"], to=bob.fingerprint, purpose="lab", method="sealed bag 17"
     )
@@ -47,7 +50,7 @@ def test_transfer_takes_two_signatures(held: Case, alice: keys.Signer, bob: keys
 
 
 def test_refusals_write_nothing(
-    held: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    held: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     journal = held.journal_path
 
@@ -74,10 +77,10 @@ def test_refusals_write_nothing(
     "forgery", ["non-custodian", "wrong-receiver", "double", "after-final", "bad-witness"]
 )
 def test_forgeries_are_flagged(
-    held: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer, forgery: str
+    held: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer, forgery: str
 ) -> None:
     # bypass the custody checks: append directly with only schema and membership checks
-    def raw(signer: keys.Signer, kind: str, body: dict[str, object]) -> int:
+    def raw(signer: ed25519.Signer, kind: str, body: dict[str, object]) -> int:
         return held.append(signer, kind, body).seq
 
     release = {"transfer": "T-0001", "items": ["E-0001"], "to": bob.fingerprint, "purpose": "lab"}

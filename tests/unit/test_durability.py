@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.case import Case
-from irkit.journal import scan_bytes
-from irkit.repair import repair
+from irkit.formats import ed25519
+from irkit.record.case import Case
+from irkit.record.journal import scan_bytes
+from irkit.record.repair import repair
 from tests.helpers import problems, verify
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,9 +26,9 @@ APPENDER = textwrap.dedent(
     import sys
     from pathlib import Path
     sys.path.insert(0, {repo!r})
-    from irkit.case import Case
-    from irkit.keys import load_signer
-    from irkit.notes import add_note
+    from irkit.record.case import Case
+    from irkit.record.keyfiles import load_signer
+    from irkit.notes.notes import add_note
 
     case = Case.open(Path(sys.argv[1]))
     signer = load_signer(Path(sys.argv[2]), lambda: None)
@@ -38,8 +38,8 @@ APPENDER = textwrap.dedent(
     if tag == "raw":
         # Journal layer only: pre-sign a few large chained entries, then append them, so
         # that most of the loop's time is spent inside write() where a kill can tear a line.
-        from irkit.entry import build_line
-        from irkit.journal import GENESIS_PREV, Journal, entry_hash
+        from irkit.record.entry import build_line
+        from irkit.record.journal import GENESIS_PREV, Journal, entry_hash
 
         last = case.journal_path.read_bytes().splitlines()[-1]
         seq, prev = int(last.split(b'"seq":')[1].split(b",")[0]) + 1, entry_hash(last)
@@ -119,8 +119,8 @@ def test_sigkill_mid_append_loses_nothing_complete(
     assert torn_seen >= 1, "no SIGKILL landed mid-write: make the raw entries larger"
 
 
-def test_repair_quarantines_and_keeps_complete_entries(case: Case, alice: keys.Signer) -> None:
-    from irkit.notes import add_note
+def test_repair_quarantines_and_keeps_complete_entries(case: Case, alice: ed25519.Signer) -> None:
+    from irkit.notes.notes import add_note
 
     add_note(case, alice, "complete")
     complete = case.journal_path.read_bytes()
@@ -139,9 +139,9 @@ def test_repair_quarantines_and_keeps_complete_entries(case: Case, alice: keys.S
 
 
 def test_repair_completes_an_entry_that_lost_only_its_newline(
-    case: Case, alice: keys.Signer
+    case: Case, alice: ed25519.Signer
 ) -> None:
-    from irkit.notes import add_note
+    from irkit.notes.notes import add_note
 
     add_note(case, alice, "last")
     data = case.journal_path.read_bytes()
@@ -181,13 +181,13 @@ def test_four_processes_append_concurrently(case: Case, key_files: object, tmp_p
 
 
 def test_a_failed_write_is_cut_back(
-    case: Case, alice: keys.Signer, monkeypatch: pytest.MonkeyPatch
+    case: Case, alice: ed25519.Signer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disk fills up half-way through an entry: the partial bytes are removed, the error
     reaches the caller, and the journal is byte for byte what it was."""
     import errno
 
-    from irkit.notes import add_note
+    from irkit.notes.notes import add_note
 
     before = case.journal_path.read_bytes()
     real_write = os.write

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.canonical import canonical_bytes, signed_bytes
-from irkit.case import Case
 from irkit.errors import InputError, NotAuthorizedError
-from irkit.evidence import check_items, collect, inventory
+from irkit.evidence.collect import check_items, collect, inventory
+from irkit.formats import ed25519
+from irkit.formats.canonical import canonical_bytes, signed_bytes
+from irkit.record.case import Case
 from tests.helpers import entry, lines, problems, verify, write_lines
 
 
@@ -32,7 +32,7 @@ def source(tmp_path: Path) -> Path:
 
 
 def test_collect_folder_is_one_entry_with_verified_read_only_copies(
-    case: Case, bob: keys.Signer, source: Path
+    case: Case, bob: ed25519.Signer, source: Path
 ) -> None:
     before = len(lines(case.root))
     e = collect(case, bob, [source], description="web logs", location="rack 4")
@@ -51,7 +51,7 @@ def test_collect_folder_is_one_entry_with_verified_read_only_copies(
     assert list(inventory(case.read_entries().entries).items) == [f"E-000{i}" for i in range(1, 5)]
 
 
-def test_tampered_copy_is_named(case: Case, bob: keys.Signer, source: Path) -> None:
+def test_tampered_copy_is_named(case: Case, bob: ed25519.Signer, source: Path) -> None:
     e = collect(case, bob, [source])
     target = next(i for i in e.body["items"] if i["path"].endswith("a.log"))
     stored = case.store.path_for(target["sha256"])
@@ -64,7 +64,7 @@ def test_tampered_copy_is_named(case: Case, bob: keys.Signer, source: Path) -> N
     assert sum(p is not None for p in results.values()) == 1
 
 
-def test_by_reference_rechecks_the_original(case: Case, bob: keys.Signer, source: Path) -> None:
+def test_by_reference_rechecks_the_original(case: Case, bob: ed25519.Signer, source: Path) -> None:
     e = collect(case, bob, [source / "sub" / "b.bin"], by_reference=True)
     assert e.body["items"][0]["stored"] is False
     assert not any(case.root.joinpath("evidence", "sha256").rglob("*.bin"))
@@ -75,7 +75,7 @@ def test_by_reference_rechecks_the_original(case: Case, bob: keys.Signer, source
 
 
 def test_non_member_refused_and_nothing_stored(
-    case: Case, mallory: keys.Signer, source: Path
+    case: Case, mallory: ed25519.Signer, source: Path
 ) -> None:
     before = case.journal_path.read_bytes()
     with pytest.raises(NotAuthorizedError):
@@ -84,7 +84,7 @@ def test_non_member_refused_and_nothing_stored(
     assert not any(p.is_file() for p in (case.root / "evidence" / "sha256").rglob("*"))
 
 
-def test_forged_item_ids_are_flagged(case: Case, bob: keys.Signer, source: Path) -> None:
+def test_forged_item_ids_are_flagged(case: Case, bob: ed25519.Signer, source: Path) -> None:
     collect(case, bob, [source / "a.log"])
     ls = lines(case.root)
     obj = entry(ls[-1])
@@ -98,7 +98,7 @@ def test_forged_item_ids_are_flagged(case: Case, bob: keys.Signer, source: Path)
 
 
 def test_timestamps_are_exact_microseconds_in_integers() -> None:
-    from irkit.evidence import _stamp
+    from irkit.evidence.collect import _stamp
 
     # 0.9999996 s as a float of ns / 1e9 rounds up into the next second; integers do not
     assert _stamp(1_699_999_999_999_999_600) == "2023-11-14T22:13:19.999999Z"
@@ -107,7 +107,7 @@ def test_timestamps_are_exact_microseconds_in_integers() -> None:
 
 
 def test_large_copy_is_verified_while_written(case: Case, tmp_path: Path) -> None:
-    from irkit import store
+    from irkit.record import store
 
     big = tmp_path / "big.bin"
     data = os.urandom(store.PARALLEL_VERIFY + 12_345)
@@ -123,7 +123,7 @@ def test_large_copy_starts_writeback_on_the_way(
 ) -> None:
     """The writer thread starts writeback every FLUSH_EVERY bytes (sync_file_range), so the
     closing fsync (or a batch's syncfs) finds little left."""
-    from irkit import store
+    from irkit.record import store
 
     real = store._writeback_starter()
     assert real is not None  # Linux: the call exists and is used
@@ -154,7 +154,7 @@ def test_large_copy_starts_writeback_on_the_way(
 def test_a_copy_that_cannot_be_written_leaves_nothing(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from irkit import store
+    from irkit.record import store
 
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(store.PARALLEL_VERIFY * 2))
@@ -176,7 +176,7 @@ def test_a_copy_that_cannot_be_written_leaves_nothing(
 
 
 def test_verifier_notices_a_copy_shorter_or_longer_than_written(tmp_path: Path) -> None:
-    from irkit.store import _Verifier
+    from irkit.record.store import _Verifier
 
     copy = tmp_path / "copy"
     copy.write_bytes(b"0123456789")
@@ -189,7 +189,7 @@ def test_verifier_notices_a_copy_shorter_or_longer_than_written(tmp_path: Path) 
 
 
 def test_non_regular_paths_are_recorded_as_skipped(
-    case: Case, bob: keys.Signer, source: Path
+    case: Case, bob: ed25519.Signer, source: Path
 ) -> None:
     os.symlink("/etc/passwd", source / "link-out")
     os.mkfifo(source / "pipe")
@@ -203,17 +203,17 @@ def test_non_regular_paths_are_recorded_as_skipped(
 
 
 def test_a_plain_collection_carries_no_skipped_field(
-    case: Case, bob: keys.Signer, source: Path
+    case: Case, bob: ed25519.Signer, source: Path
 ) -> None:
     assert "skipped" not in collect(case, bob, [source]).body
 
 
 def test_a_folder_costs_one_sync_not_one_per_file(
-    case: Case, bob: keys.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Case, bob: ed25519.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Collecting many small files must not fsync each copy: one syncfs of the store's file
     system makes them all durable before the entry that names them is written."""
-    from irkit import store
+    from irkit.record import store
 
     folder = tmp_path / "many"
     folder.mkdir()
@@ -232,9 +232,9 @@ def test_a_folder_costs_one_sync_not_one_per_file(
 
 
 def test_without_syncfs_each_copy_is_fsynced(
-    case: Case, bob: keys.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Case, bob: ed25519.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from irkit import store
+    from irkit.record import store
 
     folder = tmp_path / "few"
     folder.mkdir()

@@ -7,25 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from irkit import checkpoint, exhibit, keys
-from irkit.case import Case
+from irkit.audit import exhibit
 from irkit.errors import InputError
-from irkit.notes import add_note
+from irkit.formats import ed25519
+from irkit.notes.notes import add_note
+from irkit.record import checkpoints
+from irkit.record.case import Case
 from tests.conftest import FixedClock
 
 
 @pytest.fixture
-def noted(case: Case, alice: keys.Signer, bob: keys.Signer, clock: FixedClock) -> Case:
+def noted(case: Case, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock) -> Case:
     for i in range(6):
         add_note(case, bob if i % 2 else alice, f"note {i}", clock=clock)
     return case
 
 
-def _doc(case: Case, signer: keys.Signer, seqs: list[int]) -> dict[str, object]:
-    return exhibit.create(case, seqs, checkpoint.issue(case, signer).note)
+def _doc(case: Case, signer: ed25519.Signer, seqs: list[int]) -> dict[str, object]:
+    return exhibit.create(case, seqs, checkpoints.issue(case, signer).note)
 
 
-def test_exhibit_round_trip(noted: Case, alice: keys.Signer, bob: keys.Signer) -> None:
+def test_exhibit_round_trip(noted: Case, alice: ed25519.Signer, bob: ed25519.Signer) -> None:
     doc = _doc(noted, alice, [5])  # an exhibit's checkpoint is signed by a lead
     seqs = [e["seq"] for e in doc["entries"]]  # type: ignore[union-attr]
     assert seqs == [0, 1, 5]  # opening, bob's admission, the entry itself
@@ -34,14 +36,16 @@ def test_exhibit_round_trip(noted: Case, alice: keys.Signer, bob: keys.Signer) -
     assert report.anchored and [e.seq for e in report.entries] == [0, 1, 5]
 
 
-def test_exhibit_needs_no_other_entries(noted: Case, alice: keys.Signer, tmp_path: Path) -> None:
+def test_exhibit_needs_no_other_entries(noted: Case, alice: ed25519.Signer, tmp_path: Path) -> None:
     doc = _doc(noted, alice, [2, 4])
     noted.journal_path.unlink()  # the recipient has only the exhibit
     assert exhibit.verify(json.dumps(doc).encode(), [alice.fingerprint]).ok
 
 
 @pytest.mark.parametrize("damage", ["line", "proof", "drop-admission", "checkpoint"])
-def test_exhibit_tampering(noted: Case, alice: keys.Signer, bob: keys.Signer, damage: str) -> None:
+def test_exhibit_tampering(
+    noted: Case, alice: ed25519.Signer, bob: ed25519.Signer, damage: str
+) -> None:
     doc = _doc(noted, alice, [5])
     entries = doc["entries"]
     assert isinstance(entries, list)
@@ -58,14 +62,14 @@ def test_exhibit_tampering(noted: Case, alice: keys.Signer, bob: keys.Signer, da
     assert any("5" in p or "checkpoint" in p for p in report.problems), report.problems
 
 
-def test_exhibit_wrong_anchor(noted: Case, alice: keys.Signer, mallory: keys.Signer) -> None:
+def test_exhibit_wrong_anchor(noted: Case, alice: ed25519.Signer, mallory: ed25519.Signer) -> None:
     doc = _doc(noted, alice, [3])
     report = exhibit.verify(json.dumps(doc).encode(), [mallory.fingerprint])
     assert not report.ok and any("trusted" in p for p in report.problems)
 
 
-def test_exhibit_refuses_uncovered_entries(noted: Case, alice: keys.Signer) -> None:
-    note = checkpoint.issue(noted, alice).note
+def test_exhibit_refuses_uncovered_entries(noted: Case, alice: ed25519.Signer) -> None:
+    note = checkpoints.issue(noted, alice).note
     add_note(noted, alice, "after the checkpoint")
     with pytest.raises(InputError, match="not covered"):
         exhibit.create(noted, [8], note)
@@ -79,7 +83,7 @@ def test_malformed_exhibit() -> None:
 
 
 def test_exhibit_cli(
-    irkit: object, key_files: object, noted: Case, alice: keys.Signer, tmp_path: Path
+    irkit: object, key_files: object, noted: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     from tests.conftest import KeyFiles, Runner
 

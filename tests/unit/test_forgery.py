@@ -11,12 +11,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from irkit import checkpoint, exhibit, journal, keys, merkle
-from irkit.canonical import signed_bytes
-from irkit.case import Case, add_member, member_info
-from irkit.entry import build_line
+from irkit.audit import exhibit
 from irkit.errors import InputError, KeyFileError
-from irkit.notes import add_note
+from irkit.formats import ed25519, merkle, signednote
+from irkit.formats.canonical import signed_bytes
+from irkit.notes.notes import add_note
+from irkit.record import checkpoints, journal, keyfiles
+from irkit.record.case import Case, add_member, member_info
+from irkit.record.entry import build_line
 from tests.conftest import FixedClock, Runner, seeded_signer
 from tests.helpers import lines, verify
 
@@ -51,7 +53,7 @@ class ForgingSigner:
     """Signs nothing: every 'signature' is identity || 0, which a small-order key accepts."""
 
     def __init__(self, raw: bytes) -> None:
-        self.public = keys.PublicKey(raw)
+        self.public = ed25519.PublicKey(raw)
         self.fingerprint = self.public.fingerprint
 
     def sign(self, message: bytes) -> bytes:
@@ -90,20 +92,20 @@ def identity_pem(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("raw", SMALL_ORDER + NON_CANONICAL, ids=lambda b: b.hex()[:8])
 def test_small_order_and_non_canonical_keys_refused(raw: bytes) -> None:
-    assert keys.public_key_problem(raw) is not None
+    assert ed25519.public_key_problem(raw) is not None
     with pytest.raises(KeyFileError):
-        keys.check_public_key(raw)
-    assert not keys.PublicKey(raw).verify(FORGED_SIG, b"any message")
+        ed25519.check_public_key(raw)
+    assert not ed25519.PublicKey(raw).verify(FORGED_SIG, b"any message")
 
 
 def test_negative_zero_is_named() -> None:
-    assert "negative zero" in (keys.public_key_problem(_enc(1, 1)) or "")
-    assert "negative zero" in (keys.public_key_problem(_enc(P - 1, 1)) or "")
+    assert "negative zero" in (ed25519.public_key_problem(_enc(1, 1)) or "")
+    assert "negative zero" in (ed25519.public_key_problem(_enc(P - 1, 1)) or "")
 
 
 def test_real_keys_pass_the_check() -> None:
     for label in ("alice", "bob", "mallory", *(str(i) for i in range(200))):
-        assert keys.public_key_problem(seeded_signer(label).public.raw) is None
+        assert ed25519.public_key_problem(seeded_signer(label).public.raw) is None
 
 
 def test_the_identity_forgery_is_real_without_the_check() -> None:
@@ -111,7 +113,7 @@ def test_the_identity_forgery_is_real_without_the_check() -> None:
     Ed25519PublicKey.from_public_bytes(IDENTITY).verify(FORGED_SIG, b"any message")
 
 
-def test_non_canonical_s_is_refused(alice: keys.Signer) -> None:
+def test_non_canonical_s_is_refused(alice: ed25519.Signer) -> None:
     sig = alice.sign(b"m")
     s = int.from_bytes(sig[32:], "little")
     assert alice.public.verify(sig, b"m")
@@ -121,18 +123,18 @@ def test_non_canonical_s_is_refused(alice: keys.Signer) -> None:
 # -- where keys enter ---------------------------------------------------------------------
 
 
-def test_member_add_refuses_identity(case: Case, alice: keys.Signer, tmp_path: Path) -> None:
+def test_member_add_refuses_identity(case: Case, alice: ed25519.Signer, tmp_path: Path) -> None:
     before = case.journal_path.read_bytes()
     with pytest.raises(KeyFileError, match="small-order"):
-        keys.read_public(identity_pem(tmp_path))
+        keyfiles.read_public(identity_pem(tmp_path))
     with pytest.raises(KeyFileError, match="small-order"):
-        add_member(case, alice, keys.PublicKey(IDENTITY), name="Nobody", role="lead")
+        add_member(case, alice, ed25519.PublicKey(IDENTITY), name="Nobody", role="lead")
     with pytest.raises(InputError, match="small-order"):  # the append path on its own
         case.append(
-            alice, "member.added", {"member": member_info(keys.PublicKey(IDENTITY), "N", "lead")}
+            alice, "member.added", {"member": member_info(ed25519.PublicKey(IDENTITY), "N", "lead")}
         )
     assert case.journal_path.read_bytes() == before
-    assert not case.key_path(keys.fingerprint_of(IDENTITY)).exists()
+    assert not case.key_path(ed25519.fingerprint_of(IDENTITY)).exists()
 
 
 def test_key_file_with_identity_refused(tmp_path: Path) -> None:
@@ -142,7 +144,7 @@ def test_key_file_with_identity_refused(tmp_path: Path) -> None:
         "algorithm": "ed25519",
         "name": "x",
         "role": "",
-        "fingerprint": keys.fingerprint_of(IDENTITY),
+        "fingerprint": ed25519.fingerprint_of(IDENTITY),
         "public_key": base64.b64encode(IDENTITY).decode(),
         "encryption": None,
         "private_key": base64.b64encode(b"\x00" * 32).decode(),
@@ -150,10 +152,10 @@ def test_key_file_with_identity_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.key"
     path.write_text(json.dumps(doc))
     with pytest.raises(KeyFileError, match="small-order"):
-        keys.read_public(path)
+        keyfiles.read_public(path)
 
 
-def test_forged_note_fails_verify(case: Case, alice: keys.Signer, bob: keys.Signer) -> None:
+def test_forged_note_fails_verify(case: Case, alice: ed25519.Signer, bob: ed25519.Signer) -> None:
     """The issue's attack: a lead admits the identity point (here past every command), then
     a note 'signed' identity||0 with no private key, and a checkpoint signed the same way."""
     forger = ForgingSigner(IDENTITY)
@@ -170,14 +172,14 @@ def test_forged_note_fails_verify(case: Case, alice: keys.Signer, bob: keys.Sign
     )
     # a checkpoint "signed" by the forger over the true journal
     all_lines = lines(case.root)
-    from irkit.verify import origin_for
+    from irkit.record.roster import origin_for
 
-    cp = checkpoint.Checkpoint(
+    cp = signednote.Checkpoint(
         origin_for(case.roster()) or "",
         len(all_lines),
         merkle.root([merkle.leaf_hash(x) for x in all_lines]),
     )
-    blob = checkpoint.key_id(forger.fingerprint, IDENTITY) + FORGED_SIG
+    blob = signednote.key_id(forger.fingerprint, IDENTITY) + FORGED_SIG
     note = cp.body() + f"\n\u2014 {forger.fingerprint} {base64.b64encode(blob).decode()}\n".encode()
     kept = case.root.parent / "kept.txt"
     kept.write_bytes(note)
@@ -225,19 +227,19 @@ def test_member_add_cli_refuses_identity(irkit: Runner, key_files: Any, tmp_path
 
 
 @pytest.fixture
-def noted(case: Case, alice: keys.Signer, bob: keys.Signer, clock: FixedClock) -> Case:
+def noted(case: Case, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock) -> Case:
     for i in range(6):
         add_note(case, bob if i % 2 else alice, f"note {i}", clock=clock)
     return case  # entries: 0 opened, 1 bob added, 2..7 notes
 
 
 def _fake_exhibit(
-    tree_lines: list[bytes], include: list[int], cp_signer: keys.Signer, origin: str
+    tree_lines: list[bytes], include: list[int], cp_signer: ed25519.Signer, origin: str
 ) -> bytes:
     """An exhibit over a tree of the forger's own making, checkpoint signed by cp_signer."""
     leaves = [merkle.leaf_hash(x) for x in tree_lines]
-    cp = checkpoint.Checkpoint(origin, len(tree_lines), merkle.root(leaves))
-    note = checkpoint.sign_note(cp.body(), cp_signer)
+    cp = signednote.Checkpoint(origin, len(tree_lines), merkle.root(leaves))
+    note = signednote.sign_note(cp.body(), cp_signer)
     doc = {
         "type": "irkit-exhibit",
         "format": 1,
@@ -256,7 +258,7 @@ def _fake_exhibit(
 
 
 def _origin(case: Case) -> str:
-    from irkit.verify import origin_for
+    from irkit.record.roster import origin_for
 
     origin = origin_for(case.roster())
     assert origin is not None
@@ -274,7 +276,7 @@ NOTE = {"text": "invented", "tags": [], "attachments": [], "confidential": False
 
 
 def test_responder_cannot_fabricate_a_tree(
-    noted: Case, alice: keys.Signer, bob: keys.Signer
+    noted: Case, alice: ed25519.Signer, bob: ed25519.Signer
 ) -> None:
     """Attack 1: Bob builds his own tree with an invented entry and signs the checkpoint."""
     real = lines(noted.root)
@@ -287,7 +289,7 @@ def test_responder_cannot_fabricate_a_tree(
 
 
 def test_responder_cannot_make_an_outsider_lead(
-    noted: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    noted: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     """Attack 2: Bob signs a member.added making Mallory a lead; Mallory signs a note and the
     checkpoint."""
@@ -306,7 +308,7 @@ def test_responder_cannot_make_an_outsider_lead(
     assert 9 not in {e.seq for e in report.entries}
 
 
-def test_exhibit_checks_prev_between_neighbours(noted: Case, alice: keys.Signer) -> None:
+def test_exhibit_checks_prev_between_neighbours(noted: Case, alice: ed25519.Signer) -> None:
     """Two adjacent included entries must chain; here the lead re-signs entry 3 with a prev
     that is not entry 2's hash (every proof and signature holds)."""
     real = lines(noted.root)
@@ -320,15 +322,19 @@ def test_exhibit_checks_prev_between_neighbours(noted: Case, alice: keys.Signer)
     )
 
 
-def test_exhibit_refuses_duplicates(noted: Case, alice: keys.Signer) -> None:
-    doc = exhibit.create(noted, [4], checkpoint.issue(noted, alice).note)
+def test_exhibit_refuses_duplicates(noted: Case, alice: ed25519.Signer) -> None:
+    doc = exhibit.create(noted, [4], checkpoints.issue(noted, alice).note)
     doc["entries"].append(dict(doc["entries"][-1]))
     report = exhibit.verify(json.dumps(doc).encode(), [alice.fingerprint])
     assert not report.ok and any("more than once" in p for p in report.problems)
 
 
 def test_exhibit_includes_admissions_transitively(
-    noted: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer, clock: FixedClock
+    noted: Case,
+    alice: ed25519.Signer,
+    bob: ed25519.Signer,
+    mallory: ed25519.Signer,
+    clock: FixedClock,
 ) -> None:
     """Carol, a lead added by the opener, adds Mallory; Mallory's note is exhibited with a
     checkpoint Carol signs: both admissions come along, back to the opener."""
@@ -336,12 +342,12 @@ def test_exhibit_includes_admissions_transitively(
     add_member(noted, alice, carol.public, name="Carol", role="lead", clock=clock)  # 8
     add_member(noted, carol, mallory.public, name="Mal", role="responder", clock=clock)  # 9
     add_note(noted, mallory, "by mallory", clock=clock)  # 10
-    doc = exhibit.create(noted, [10], checkpoint.issue(noted, carol).note)
+    doc = exhibit.create(noted, [10], checkpoints.issue(noted, carol).note)
     assert [e["seq"] for e in doc["entries"]] == [0, 8, 9, 10]
     report = exhibit.verify(json.dumps(doc).encode(), [alice.fingerprint])
     assert report.ok, report.problems
     assert report.checkpoint_signers == [(carol.fingerprint, "Carol", "lead")]
-    by_opener = exhibit.create(noted, [10], checkpoint.issue(noted, alice).note)
+    by_opener = exhibit.create(noted, [10], checkpoints.issue(noted, alice).note)
     assert [e["seq"] for e in by_opener["entries"]] == [0, 8, 9, 10]  # 8: who admitted 9
     assert exhibit.verify(json.dumps(by_opener).encode(), [alice.fingerprint]).ok
     del doc["entries"][1]  # without Carol's admission nothing after it holds
@@ -349,12 +355,12 @@ def test_exhibit_includes_admissions_transitively(
     assert not report.ok and any("entry 9: signer is not a member" in p for p in report.problems)
 
 
-def test_exhibit_create_refuses_a_responders_checkpoint(noted: Case, bob: keys.Signer) -> None:
+def test_exhibit_create_refuses_a_responders_checkpoint(noted: Case, bob: ed25519.Signer) -> None:
     with pytest.raises(InputError, match="no active lead"):
-        exhibit.create(noted, [3], checkpoint.issue(noted, bob).note)
+        exhibit.create(noted, [3], checkpoints.issue(noted, bob).note)
 
 
-def test_exhibit_with_identity_member_fails(noted: Case, alice: keys.Signer) -> None:
+def test_exhibit_with_identity_member_fails(noted: Case, alice: ed25519.Signer) -> None:
     forger = ForgingSigner(IDENTITY)
     real = lines(noted.root)
     admit = _line(
@@ -370,8 +376,8 @@ def test_exhibit_with_identity_member_fails(noted: Case, alice: keys.Signer) -> 
     assert 9 not in {e.seq for e in report.entries}
 
 
-def _valid_doc(noted: Case, alice: keys.Signer) -> dict[str, Any]:
-    return exhibit.create(noted, [3], checkpoint.issue(noted, alice).note)
+def _valid_doc(noted: Case, alice: ed25519.Signer) -> dict[str, Any]:
+    return exhibit.create(noted, [3], checkpoints.issue(noted, alice).note)
 
 
 MALFORMED: list[tuple[str, Any]] = [
@@ -396,14 +402,14 @@ MALFORMED: list[tuple[str, Any]] = [
 
 @pytest.mark.parametrize(("label", "damage"), MALFORMED, ids=[m[0] for m in MALFORMED])
 def test_malformed_exhibits_raise_input_error(
-    noted: Case, alice: keys.Signer, label: str, damage: Any
+    noted: Case, alice: ed25519.Signer, label: str, damage: Any
 ) -> None:
     data = json.dumps(damage(_valid_doc(noted, alice))).encode()
     with pytest.raises(InputError, match="malformed exhibit"):
         exhibit.verify(data, [alice.fingerprint])
 
 
-def test_deeply_nested_exhibit(alice: keys.Signer) -> None:
+def test_deeply_nested_exhibit(alice: ed25519.Signer) -> None:
     with pytest.raises(InputError, match="malformed exhibit"):
         exhibit.verify(b"[" * 100_000 + b"]" * 100_000, [alice.fingerprint])
 
@@ -419,7 +425,7 @@ ENTRY_DAMAGE: list[tuple[str, Any]] = [
 
 @pytest.mark.parametrize(("label", "damage"), ENTRY_DAMAGE, ids=[m[0] for m in ENTRY_DAMAGE])
 def test_damaged_entry_lines_are_problems(
-    noted: Case, alice: keys.Signer, label: str, damage: Any
+    noted: Case, alice: ed25519.Signer, label: str, damage: Any
 ) -> None:
     doc = _valid_doc(noted, alice)
     last = doc["entries"][-1]
@@ -429,7 +435,7 @@ def test_damaged_entry_lines_are_problems(
 
 
 def test_exhibit_cli_exit_codes(
-    irkit: Runner, noted: Case, alice: keys.Signer, tmp_path: Path
+    irkit: Runner, noted: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     path = tmp_path / "ex.json"
     doc = _valid_doc(noted, alice)
@@ -453,13 +459,13 @@ def test_exhibit_cli_exit_codes(
 
 
 def test_verify_says_what_no_kept_checkpoint_covers(
-    noted: Case, alice: keys.Signer, tmp_path: Path
+    noted: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     report = verify(noted.root)
     assert report.ok and (report.covered, report.uncovered) == (0, 8)
     assert any(w.code == "uncovered" and "entries 0-7 (8)" in w.message for w in report.warnings)
     kept = tmp_path / "kept.txt"
-    kept.write_bytes(checkpoint.issue(noted, alice).note)
+    kept.write_bytes(checkpoints.issue(noted, alice).note)
     for i in range(12):
         add_note(noted, alice, f"later {i}")
     report = verify(noted.root, checkpoints=[kept])
@@ -489,7 +495,7 @@ def test_verify_cli_reports_coverage(irkit: Runner, noted: Case, tmp_path: Path)
     assert any(w["code"] == "uncovered" for w in doc["warnings"])
 
 
-def test_signed_bytes_helper_matches_build_line(alice: keys.Signer) -> None:
+def test_signed_bytes_helper_matches_build_line(alice: ed25519.Signer) -> None:
     """force_append and _line rely on build_line signing exactly signed_bytes."""
     line = _line(alice, 0, None, "note.added", NOTE)
     obj = json.loads(line)
@@ -498,7 +504,7 @@ def test_signed_bytes_helper_matches_build_line(alice: keys.Signer) -> None:
 
 
 def test_exhibit_admission_with_a_bad_signature_admits_nobody(
-    noted: Case, alice: keys.Signer, mallory: keys.Signer
+    noted: Case, alice: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     real = lines(noted.root)
     admit = _line(

@@ -9,9 +9,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from irkit import checkpoint
-from irkit.case import add_member, init_case
-from irkit.notes import add_note, correct_note
+from irkit.notes.notes import add_note, correct_note
+from irkit.record import checkpoints
+from irkit.record.case import add_member, init_case
 from tests.conftest import FixedClock, asset, seeded_signer
 
 
@@ -30,7 +30,7 @@ def _build(root: Path, attachment: Path) -> tuple[bytes, bytes]:
         case, alice, wrong.seq, "Log copied (auth.log)", reason="name the file", clock=clock
     )
     add_note(case, bob, "Private phone 555-0100", confidential=True, clock=clock)
-    note = checkpoint.issue(case, alice).note
+    note = checkpoints.issue(case, alice).note
     return case.journal_path.read_bytes(), note
 
 
@@ -45,7 +45,7 @@ def test_golden_journal_and_checkpoint(tmp_path: Path) -> None:
 
 
 def test_golden_case_verifies(tmp_path: Path) -> None:
-    from irkit.verify import verify_case
+    from irkit.audit.verify import verify_case
 
     _build(tmp_path / "case", asset("golden/attachment.txt"))
     report = verify_case(tmp_path / "case", trust=[seeded_signer("alice").fingerprint], jobs=1)

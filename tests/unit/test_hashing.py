@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from irkit import hashing, manifests
 from irkit.errors import InputError
+from irkit.hashing import files as hashing
+from irkit.hashing import manifests
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_fifo_socketless_tree_never_hangs(tmp_path: Path) -> None:
     os.mkfifo(root / "pipe")
     (root / "link").symlink_to("file")
     code = (
-        "import sys; from irkit import hashing; "
+        "import sys; from irkit.hashing import files as hashing; "
         "rs = hashing.hash_paths([sys.argv[1].encode()], ('sha256',)); "
         "print(sorted((r.kind, r.path.rsplit(b'/', 1)[1].decode()) for r in rs))"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from irkit.errors import InputError
-from irkit.safefile import read_input
+from irkit.record.safefile import read_input
 
 
 def test_a_regular_file_and_a_symlink_to_one_are_read(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_commands_never_block_on_a_device_or_fifo(tmp_path: Path, args: list[str
 def test_verify_never_blocks_on_a_kept_checkpoint_that_is_a_fifo_or_device(
     tmp_path: Path, case: object
 ) -> None:
-    from irkit.case import Case
+    from irkit.record.case import Case
 
     assert isinstance(case, Case)
     fifo = tmp_path / "cp.fifo"

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
 from irkit.errors import KeyFileError
+from irkit.formats import ed25519
+from irkit.record import keyfiles
 
 FAST_N = 2**10  # the format records N; tests use a cheap one, production uses SCRYPT_N
 
 
-def _write(path: Path, passphrase: str | None, name: str = "Alice") -> keys.Signer:
-    signer = keys.generate(name, "lead")
-    keys.write_key_file(
+def _write(path: Path, passphrase: str | None, name: str = "Alice") -> ed25519.Signer:
+    signer = ed25519.generate(name, "lead")
+    keyfiles.write_key_file(
         path, signer, passphrase, created="2026-01-01T00:00:00.000000Z", scrypt_n=FAST_N
     )
     return signer
@@ -28,32 +29,32 @@ def test_round_trip_with_passphrase(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
     signer = _write(path, "correct horse")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    loaded = keys.load_signer(path, lambda: "correct horse")
+    loaded = keyfiles.load_signer(path, lambda: "correct horse")
     assert loaded.fingerprint == signer.fingerprint
     assert loaded.sign(b"m") == signer.sign(b"m")  # Ed25519 is deterministic
     doc = json.loads(path.read_text())
     assert doc["encryption"]["kdf"] == "scrypt" and doc["encryption"]["n"] == FAST_N
     assert "private_key" not in doc
-    seed_b64 = keys.b64e(signer._private.private_bytes_raw())
+    seed_b64 = ed25519.b64e(signer._private.private_bytes_raw())
     assert seed_b64 not in path.read_text()
 
 
 def test_default_cost_is_memory_hard() -> None:
-    assert keys.SCRYPT_N >= 2**17 and keys.SCRYPT_R == 8
+    assert keyfiles.SCRYPT_N >= 2**17 and keyfiles.SCRYPT_R == 8
 
 
 def test_wrong_passphrase(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
     _write(path, "right")
     with pytest.raises(KeyFileError, match="wrong passphrase"):
-        keys.load_signer(path, lambda: "wrong")
+        keyfiles.load_signer(path, lambda: "wrong")
 
 
 def test_missing_passphrase(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
     _write(path, "right")
     with pytest.raises(KeyFileError, match="passphrase-protected"):
-        keys.load_signer(path, lambda: None)
+        keyfiles.load_signer(path, lambda: None)
 
 
 def test_unencrypted_never_asks(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_unencrypted_never_asks(tmp_path: Path) -> None:
     def boom() -> str:
         raise AssertionError("asked for a passphrase")
 
-    keys.load_signer(path, boom)
+    keyfiles.load_signer(path, boom)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_header_is_bound_to_the_sealed_key(tmp_path: Path, field: str, value: st
     path.write_text(json.dumps(doc))
     path.chmod(0o600)
     with pytest.raises(KeyFileError):
-        keys.load_signer(path, lambda: "pw")
+        keyfiles.load_signer(path, lambda: "pw")
 
 
 def test_refuses_group_readable_key(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_refuses_group_readable_key(tmp_path: Path) -> None:
     _write(path, None)
     path.chmod(0o640)
     with pytest.raises(KeyFileError, match="readable by others"):
-        keys.load_signer(path, lambda: None)
+        keyfiles.load_signer(path, lambda: None)
 
 
 def test_refuses_overwrite(tmp_path: Path) -> None:
@@ -105,28 +106,28 @@ def test_malformed_key_files(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     path.chmod(0o600)
     with pytest.raises(KeyFileError):
-        keys.load_signer(path, lambda: None)
+        keyfiles.load_signer(path, lambda: None)
 
 
 def test_missing_key(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError, match="no key at"):
-        keys.load_signer(tmp_path / "absent.key", lambda: None)
+        keyfiles.load_signer(tmp_path / "absent.key", lambda: None)
 
 
 def test_fingerprint_is_sha256_of_raw_public_key() -> None:
     import hashlib
 
-    signer = keys.generate("x")
+    signer = ed25519.generate("x")
     assert signer.fingerprint == "ed25519:" + hashlib.sha256(signer.public.raw).hexdigest()
-    assert keys.is_fingerprint(signer.fingerprint)
-    assert not keys.is_fingerprint(signer.fingerprint.upper())
+    assert ed25519.is_fingerprint(signer.fingerprint)
+    assert not ed25519.is_fingerprint(signer.fingerprint.upper())
 
 
 def test_public_pem_round_trip_and_openssl(tmp_path: Path) -> None:
-    signer = keys.generate("x")
+    signer = ed25519.generate("x")
     pem = tmp_path / "x.pub"
     pem.write_bytes(signer.public.pem())
-    assert keys.read_public(pem).raw == signer.public.raw
+    assert keyfiles.read_public(pem).raw == signer.public.raw
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed: cannot check that it reads irkit's PEM")
     out = subprocess.run(
@@ -142,10 +143,10 @@ def test_private_pem_is_refused_as_public(tmp_path: Path) -> None:
     path = tmp_path / "x.pem"
     path.write_bytes(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
     with pytest.raises(KeyFileError, match="never share a private key"):
-        keys.read_public(path)
+        keyfiles.read_public(path)
 
 
 def test_repr_hides_secret() -> None:
-    signer = keys.generate("x")
+    signer = ed25519.generate("x")
     seed = signer._private.private_bytes_raw()
-    assert seed.hex() not in repr(signer) and keys.b64e(seed) not in repr(signer)
+    assert seed.hex() not in repr(signer) and ed25519.b64e(seed) not in repr(signer)

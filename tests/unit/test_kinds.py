@@ -10,8 +10,9 @@ import orjson
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from irkit import demo, kinds
-from irkit.bodies import Body
+from irkit.demo import story
+from irkit.record import kinds
+from irkit.record.bodies import Body
 
 
 class _Floaty(Body):
@@ -59,8 +60,8 @@ def test_a_schema_without_numbers_admits_no_float() -> None:
 @pytest.fixture(scope="module")
 def demo_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     with pytest.MonkeyPatch.context() as patch:  # the PDF report is not needed here
-        patch.setattr(demo, "FINAL_STEPS", [])
-        result = demo.run_demo(tmp_path_factory.mktemp("kinds") / "demo")
+        patch.setattr(story, "FINAL_STEPS", [])
+        result = story.run_demo(tmp_path_factory.mktemp("kinds") / "demo")
     return (Path(result.case_dir) / "journal.jsonl").read_bytes().splitlines()
 
 

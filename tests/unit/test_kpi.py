@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from irkit import desk, kpi
-from irkit.case import Case, add_member, init_case
-from irkit.keys import Signer
-from irkit.settings import settings_from_toml
+from irkit.formats.ed25519 import Signer
+from irkit.incident import actions, kpi
+from irkit.incident.settings import settings_from_toml
+from irkit.record.case import Case, add_member, init_case
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 SETTINGS = 'preset = "itil3"\n[calendars.business]\nalways = true\n'
@@ -27,9 +27,11 @@ class Script:
         self.bob = bob
         self.case = init_case(root, title="t", case_id=root.name, signer=alice, clock=self.clock)
         add_member(self.case, alice, bob.public, name="Bob", role="technician", clock=self.clock)
-        desk.configure(self.case, alice, settings_from_toml(SETTINGS), reason="s", clock=self.clock)
-        desk.set_field(self.case, alice, "impact", str(impact), reason="i", clock=self.clock)
-        desk.set_field(self.case, alice, "urgency", str(urgency), reason="u", clock=self.clock)
+        actions.configure(
+            self.case, alice, settings_from_toml(SETTINGS), reason="s", clock=self.clock
+        )
+        actions.set_field(self.case, alice, "impact", str(impact), reason="i", clock=self.clock)
+        actions.set_field(self.case, alice, "urgency", str(urgency), reason="u", clock=self.clock)
 
     def clock(self) -> datetime:
         return self.now
@@ -39,7 +41,7 @@ class Script:
         return self
 
     def state(self, new: str, **kw: object) -> None:
-        desk.change_state(self.case, self.bob, new, reason="r", clock=self.clock, **kw)  # type: ignore[arg-type]
+        actions.change_state(self.case, self.bob, new, reason="r", clock=self.clock, **kw)  # type: ignore[arg-type]
 
 
 def build(tmp_path: Path, alice: Signer, bob: Signer) -> list[Case]:
@@ -55,8 +57,8 @@ def build(tmp_path: Path, alice: Signer, bob: Signer) -> list[Case]:
     b = Script(tmp_path / "B", alice, bob, 1, 1)
     b.at(30).state("in_progress")
     b.at(60).state("pending", waiting_for="vendor")
-    esc = desk.escalate(b.at(90).case, bob, kind="functional", tier=2, reason="x", clock=b.clock)
-    desk.acknowledge(b.at(120).case, alice, esc.seq, note=None, clock=b.clock)
+    esc = actions.escalate(b.at(90).case, bob, kind="functional", tier=2, reason="x", clock=b.clock)
+    actions.acknowledge(b.at(120).case, alice, esc.seq, note=None, clock=b.clock)
     b.at(180).state("in_progress")
     b.at(300).state("resolved", resolution=RES)
     # C (P3): taken at 5 min, resolved at 1 h, reopened at 2 h, resolved at 4 h, confirmed,
@@ -66,10 +68,10 @@ def build(tmp_path: Path, alice: Signer, bob: Signer) -> list[Case]:
     c.at(60).state("resolved", resolution=RES)
     c.at(120).state("in_progress")
     c.at(240).state("resolved", resolution=RES)
-    desk.confirm(
+    actions.confirm(
         c.at(250).case, bob, by="x", channel="mail", satisfaction=4, comment=None, clock=c.clock
     )
-    desk.close(c.at(251).case, bob, auto=False, reason="ok", clock=c.clock)
+    actions.close(c.at(251).case, bob, auto=False, reason="ok", clock=c.clock)
     # D (P3): nobody took it; at the reading time (2 h) the respond clock (1 h) is breached.
     d = Script(tmp_path / "D", alice, bob, 2, 2)
     return [a.case, b.case, c.case, d.case]

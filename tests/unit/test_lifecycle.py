@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from irkit import desk, lifecycle
-from irkit.case import Case, add_member, init_case
-from irkit.entry import build_line
 from irkit.errors import InputError, NotAuthorizedError
-from irkit.journal import entry_hash
-from irkit.keys import Signer
-from irkit.settings import settings_from_toml
-from irkit.sla import seconds
+from irkit.formats.ed25519 import Signer
+from irkit.incident import actions, lifecycle
+from irkit.incident.settings import settings_from_toml
+from irkit.incident.sla import seconds
+from irkit.record.case import Case, add_member, init_case
+from irkit.record.entry import build_line
+from irkit.record.journal import entry_hash
 from tests.helpers import lines, verify
 
 H = 3600
@@ -46,18 +46,20 @@ def open_incident(
     clock = SetClock(at)
     case = init_case(root, title="Printer on fire", case_id="HD-1", signer=alice, clock=clock)
     add_member(case, alice, bob.public, name="Bob", role="technician", clock=clock)
-    desk.configure(case, alice, settings_from_toml(settings_toml), reason="desk SLA", clock=clock)
-    desk.set_field(case, alice, "impact", "2", reason="one team", clock=clock)
-    desk.set_field(case, alice, "urgency", "2", reason="can work around", clock=clock)
+    actions.configure(
+        case, alice, settings_from_toml(settings_toml), reason="desk SLA", clock=clock
+    )
+    actions.set_field(case, alice, "impact", "2", reason="one team", clock=clock)
+    actions.set_field(case, alice, "urgency", "2", reason="can work around", clock=clock)
     return case, clock
 
 
 def step(case: Case, clock: SetClock, at: str, action: str, signer: Signer, **kw: object) -> None:
     clock.now = z(at)
     if action == "state":
-        desk.change_state(case, signer, clock=clock, **kw)  # type: ignore[arg-type]
+        actions.change_state(case, signer, clock=clock, **kw)  # type: ignore[arg-type]
     elif action == "inform":
-        desk.inform(case, signer, clock=clock, **kw)  # type: ignore[arg-type]
+        actions.inform(case, signer, clock=clock, **kw)  # type: ignore[arg-type]
 
 
 def readings(case: Case, now: str) -> dict[str, lifecycle.ClockReading]:
@@ -122,7 +124,7 @@ def test_reopen_scenario_clocks_by_hand(tmp_path: Path, alice: Signer, bob: Sign
     assert seconds(upd.elapsed) == 5400 and upd.deadline == z("2026-12-29T11:00:00")
 
     clock = SetClock(z("2026-12-29T09:15:00"))
-    desk.change_state(
+    actions.change_state(
         case, bob, "resolved", reason="fixed for good", resolution=RESOLUTION, clock=clock
     )
     r = readings(case, "2026-12-30T12:00:00")
@@ -178,27 +180,29 @@ def test_forbidden_moves_are_refused_and_nothing_is_written(
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"))
     before = len(lines(case.root))
     with pytest.raises(InputError, match="resolving needs a resolution code"):
-        desk.change_state(case, bob, "resolved", reason="x", resolution={"code": ""}, clock=clock)
+        actions.change_state(
+            case, bob, "resolved", reason="x", resolution={"code": ""}, clock=clock
+        )
     with pytest.raises(InputError, match="not allowed"):
-        desk.change_state(case, bob, "closed", reason="x", clock=clock)
-    desk.change_state(case, bob, "in_progress", reason="x", clock=clock)
+        actions.change_state(case, bob, "closed", reason="x", clock=clock)
+    actions.change_state(case, bob, "in_progress", reason="x", clock=clock)
     before += 1
     with pytest.raises(InputError, match="needs a reason"):
-        desk.change_state(case, bob, "pending", reason="x", clock=clock)
+        actions.change_state(case, bob, "pending", reason="x", clock=clock)
     with pytest.raises(InputError, match="resolve it first"):
-        desk.close(case, bob, auto=False, reason="x", clock=clock)
+        actions.close(case, bob, auto=False, reason="x", clock=clock)
     assert len(lines(case.root)) == before
-    desk.change_state(
+    actions.change_state(
         case, bob, "resolved", reason="first call", resolution=RESOLUTION, clock=clock
     )
     with pytest.raises(InputError, match="confirmation"):
-        desk.close(case, bob, auto=False, reason="x", clock=clock)
+        actions.close(case, bob, auto=False, reason="x", clock=clock)
     with pytest.raises(InputError, match="5 days"):
-        desk.close(case, bob, auto=True, reason="x", clock=clock)
+        actions.close(case, bob, auto=True, reason="x", clock=clock)
     clock.now += timedelta(days=5)
-    desk.close(case, bob, auto=True, reason="no answer", clock=clock)
+    actions.close(case, bob, auto=True, reason="no answer", clock=clock)
     with pytest.raises(InputError, match="closed -> pending is not allowed"):
-        desk.change_state(case, bob, "pending", waiting_for="customer", reason="x", clock=clock)
+        actions.change_state(case, bob, "pending", waiting_for="customer", reason="x", clock=clock)
     inc = lifecycle.fold(case.read_entries().entries)
     assert inc.state == "closed" and inc.closure == {"how": "auto", "after_days": 5}
     assert verify(case.root).ok
@@ -207,9 +211,9 @@ def test_forbidden_moves_are_refused_and_nothing_is_written(
 def test_non_member_is_refused(tmp_path: Path, alice: Signer, bob: Signer, mallory: Signer) -> None:
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"))
     with pytest.raises(NotAuthorizedError):
-        desk.change_state(case, mallory, "in_progress", reason="x", clock=clock)
+        actions.change_state(case, mallory, "in_progress", reason="x", clock=clock)
     with pytest.raises(NotAuthorizedError):  # settings are for leads only
-        desk.configure(case, bob, settings_from_toml(BERLIN), reason="x", clock=clock)
+        actions.configure(case, bob, settings_from_toml(BERLIN), reason="x", clock=clock)
 
 
 def _forge(
@@ -268,15 +272,15 @@ def test_forged_lifecycle_entries_are_flagged_by_verify(
     code: str,
 ) -> None:
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"))
-    desk.change_state(case, bob, "in_progress", reason="go", clock=clock)
+    actions.change_state(case, bob, "in_progress", reason="go", clock=clock)
     if "resolve" in setup:
-        desk.change_state(case, bob, "resolved", reason="ok", resolution=RESOLUTION, clock=clock)
+        actions.change_state(case, bob, "resolved", reason="ok", resolution=RESOLUTION, clock=clock)
     if "confirm" in setup:
-        desk.confirm(
+        actions.confirm(
             case, bob, by="Ms Smith", channel="phone", satisfaction=5, comment=None, clock=clock
         )
     if "close" in setup:
-        desk.close(case, bob, auto=False, reason="confirmed", clock=clock)
+        actions.close(case, bob, auto=False, reason="confirmed", clock=clock)
     assert verify(case.root).ok
     _forge(case, bob, "incident.state", forged)
     report = verify(case.root)
@@ -325,12 +329,12 @@ def test_breach_triggered_escalation(tmp_path: Path, alice: Signer, bob: Signer)
     toml = 'preset = "itil3"\n[calendars.business]\nalways = true\n'
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"), toml)
     clock.now = z("2026-05-04T00:59:59")
-    assert desk.escalate_breaches(case, bob, clock=clock) == []
+    assert actions.escalate_breaches(case, bob, clock=clock) == []
     clock.now = z("2026-05-04T01:00:01")  # P3 respond target 1 h: breached by 1 s
-    made = desk.escalate_breaches(case, bob, clock=clock)
+    made = actions.escalate_breaches(case, bob, clock=clock)
     assert [(e.body["trigger"], e.body["clock"]) for e in made] == [("breach", "respond")]
-    assert desk.escalate_breaches(case, bob, clock=clock) == []  # once per clock
-    desk.acknowledge(case, alice, made[0].seq, note="manager called", clock=clock)
+    assert actions.escalate_breaches(case, bob, clock=clock) == []  # once per clock
+    actions.acknowledge(case, alice, made[0].seq, note="manager called", clock=clock)
     inc = lifecycle.fold(case.read_entries().entries)
     assert inc.escalations[0].acknowledged is not None
     assert verify(case.root).ok
@@ -338,29 +342,29 @@ def test_breach_triggered_escalation(tmp_path: Path, alice: Signer, bob: Signer)
 
 def test_consent_links_followups_and_fields(tmp_path: Path, alice: Signer, bob: Signer) -> None:
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"))
-    grant = desk.consent_grant(
+    grant = actions.consent_grant(
         case, bob, by="Ms Smith", scope="remote access to PC-12", method="phone", clock=clock
     )
-    desk.consent_withdraw(
+    actions.consent_withdraw(
         case, bob, grant.seq, by="Ms Smith", method="phone", reason="changed her mind", clock=clock
     )
     with pytest.raises(InputError, match="no consent in force"):
-        desk.consent_withdraw(case, bob, grant.seq, by="x", method="y", reason=None, clock=clock)
-    desk.link(case, bob, "change", "RFC-42", reason="fix", change_type="emergency", clock=clock)
-    desk.link(case, bob, "known-error", "KE-7", reason="x", workaround="reboot", clock=clock)
+        actions.consent_withdraw(case, bob, grant.seq, by="x", method="y", reason=None, clock=clock)
+    actions.link(case, bob, "change", "RFC-42", reason="fix", change_type="emergency", clock=clock)
+    actions.link(case, bob, "known-error", "KE-7", reason="x", workaround="reboot", clock=clock)
     with pytest.raises(InputError, match="change-type"):
-        desk.link(case, bob, "change", "RFC-43", reason="x", clock=clock)
-    desk.link(case, bob, "change", "RFC-42", reason="wrong one", remove=True, clock=clock)
-    desk.set_field(case, bob, "assets", "pc-12, printer-3,pc-12", reason="x", clock=clock)
-    desk.set_field(case, bob, "phase", "containment", reason="x", clock=clock)
+        actions.link(case, bob, "change", "RFC-43", reason="x", clock=clock)
+    actions.link(case, bob, "change", "RFC-42", reason="wrong one", remove=True, clock=clock)
+    actions.set_field(case, bob, "assets", "pc-12, printer-3,pc-12", reason="x", clock=clock)
+    actions.set_field(case, bob, "phase", "containment", reason="x", clock=clock)
     with pytest.raises(InputError, match="phase is one of"):
-        desk.set_field(case, bob, "phase", "panic", reason="x", clock=clock)
+        actions.set_field(case, bob, "phase", "panic", reason="x", clock=clock)
     with pytest.raises(InputError, match="impact is a number"):
-        desk.set_field(case, bob, "impact", "4", reason="x", clock=clock)
-    sched = desk.followup_schedule(
+        actions.set_field(case, bob, "impact", "4", reason="x", clock=clock)
+    sched = actions.followup_schedule(
         case, bob, due=z("2026-05-11T09:00:00"), note="call back", clock=clock
     )
-    desk.followup_done(case, bob, sched.seq, note="all good", clock=clock)
+    actions.followup_done(case, bob, sched.seq, note="all good", clock=clock)
     inc = lifecycle.fold(case.read_entries().entries)
     assert inc.consents[grant.seq]["withdrawn"]["reason"] == "changed her mind"
     assert list(inc.links) == [("known-error", "KE-7")]
@@ -372,8 +376,8 @@ def test_consent_links_followups_and_fields(tmp_path: Path, alice: Signer, bob: 
 
 def test_unconfigured_case_uses_the_frozen_default(case: Case, bob: Signer) -> None:
     clock = SetClock(z("2026-01-05T09:00:00"))  # a Monday; the case opened 2026-01-02 03:04Z
-    desk.set_field(case, bob, "impact", "1", reason="all users", clock=clock)
-    desk.set_field(case, bob, "urgency", "1", reason="now", clock=clock)
+    actions.set_field(case, bob, "impact", "1", reason="all users", clock=clock)
+    actions.set_field(case, bob, "urgency", "1", reason="now", clock=clock)
     inc = lifecycle.fold(case.read_entries().entries)
     assert inc.settings is None and inc.priority == 1
     r = readings(case, "2026-01-05T09:00:00")
@@ -417,8 +421,8 @@ def test_a_state_change_checked_against_a_stale_fold_is_refused(
 ) -> None:
     """Two technicians at once: the second one's check is re-validated under the lock."""
     case, clock = open_incident(tmp_path / "c", alice, bob, z("2026-05-04T00:00:00"))
-    stale = desk.current(case)  # Bob looked...
-    desk.change_state(case, alice, "in_progress", reason="Alice took it", clock=clock)
+    stale = actions.current(case)  # Bob looked...
+    actions.change_state(case, alice, "in_progress", reason="Alice took it", clock=clock)
     before = lines(case.root)
     with pytest.raises(InputError, match="changed meanwhile"):
         case.append(  # ...and Bob's move, checked against what he saw, must not land

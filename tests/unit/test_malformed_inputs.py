@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from irkit import backupmanifest, jsonload, manifests
-from irkit.canonical import canonical_bytes
-from irkit.case import Case
+from irkit.backup import manifest
 from irkit.errors import InputError
-from irkit.hashing import FileRecord
+from irkit.formats import jsonload
+from irkit.formats.canonical import canonical_bytes
+from irkit.hashing import manifests
+from irkit.hashing.files import FileRecord
+from irkit.record.case import Case
 
 DEEP = 100_000
 SHA = "ab" * 32
@@ -371,7 +373,7 @@ BACKUP_MANIFESTS: dict[str, bytes] = {
 def test_backup_manifest(case: str, tmp_path: Path, irkit: Any) -> None:
     data = BACKUP_MANIFESTS[case]
     with pytest.raises(InputError):
-        backupmanifest.parse(data)
+        manifest.parse(data)
     (tmp_path / "m.json").write_bytes(data)
     (tmp_path / "d").mkdir()
     r = irkit("backup", "verify", str(tmp_path / "d"), "--manifest", str(tmp_path / "m.json"))
@@ -379,7 +381,7 @@ def test_backup_manifest(case: str, tmp_path: Path, irkit: Any) -> None:
 
 
 def test_backup_manifest_base_row_is_valid() -> None:
-    assert backupmanifest.parse(_backup_doc([_rec()])) == [backupmanifest.FileRecord("f", 1, SHA)]
+    assert manifest.parse(_backup_doc([_rec()])) == [manifest.FileRecord("f", 1, SHA)]
 
 
 # --- the shared loader ------------------------------------------------------------------

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from irkit import hashing, manifests
 from irkit.errors import InputError
+from irkit.hashing import files as hashing
+from irkit.hashing import manifests
 
 NAMES = [
     b"plain.txt",

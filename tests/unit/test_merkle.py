@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from irkit import merkle
+from irkit.formats import merkle
 from tests.conftest import asset
 
 V = json.loads(asset("merkle_vectors.json").read_text())

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from irkit import pgrestore, plausibility, restore
+from irkit.backup import extract, postgres
+from irkit.backup import spec as plausibility
 from irkit.errors import EnvironmentFailure, InputError
 from tests.pgdumps import Dumps
 
@@ -44,14 +45,14 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(path)
 
 
-def _tables(got: pgrestore.DumpRestore) -> dict[str, int]:
+def _tables(got: postgres.DumpRestore) -> dict[str, int]:
     return {t.display: t.rows for t in got.tables}
 
 
 @pytest.mark.parametrize("kind", ["custom", "plain"])
 def test_intact_dump_restores_and_counts(pg_dumps: Dumps, scratch: Path, kind: str) -> None:
     dump = pg_dumps.custom if kind == "custom" else pg_dumps.plain
-    got = pgrestore.restore_dump(dump, scratch=scratch, timeout=60)
+    got = postgres.restore_dump(dump, scratch=scratch, timeout=60)
     assert got.error is None, got.output
     assert got.format == kind
     assert _tables(got) == {"public.customers": 3, "public.orders": 5}
@@ -110,7 +111,7 @@ def test_truncated_dump_fails_with_output(
     cut = tmp_path / src.name
     data = src.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3])
-    got = pgrestore.restore_dump(cut, scratch=scratch, timeout=60)
+    got = postgres.restore_dump(cut, scratch=scratch, timeout=60)
     assert got.error is not None
     if kind == "custom":
         assert got.error == "pg_restore exited 1"
@@ -124,7 +125,7 @@ def test_corrupted_custom_dump(pg_dumps: Dumps, tmp_path: Path, scratch: Path) -
     data[-300:-200] = b"\xff" * 100  # inside the compressed table data
     bad = tmp_path / "bad.dump"
     bad.write_bytes(bytes(data))
-    got = pgrestore.restore_dump(bad, scratch=scratch, timeout=60)
+    got = postgres.restore_dump(bad, scratch=scratch, timeout=60)
     assert got.error == "pg_restore exited 1" and got.output
 
 
@@ -136,7 +137,7 @@ def test_hostile_plain_dump_cannot_shell_out(
     evil = text.replace("SET lock_timeout = 0;", f"SET lock_timeout = 0;\n\\! touch {marker}", 1)
     path = tmp_path / "evil.sql"
     path.write_text(evil)
-    got = pgrestore.restore_dump(path, scratch=scratch, timeout=60)
+    got = postgres.restore_dump(path, scratch=scratch, timeout=60)
     assert got.error == "psql exited 3"
     assert "backslash commands are restricted" in got.output
     assert not marker.exists()
@@ -148,25 +149,25 @@ def test_superuser_only_sql_refused(pg_dumps: Dumps, tmp_path: Path, scratch: Pa
     copy = f"COPY (SELECT 1) TO PROGRAM 'touch {marker}';"
     path = tmp_path / "evil.sql"
     path.write_text(text.replace("SET lock_timeout = 0;", f"SET lock_timeout = 0;\n{copy}", 1))
-    got = pgrestore.restore_dump(path, scratch=scratch, timeout=60)
+    got = postgres.restore_dump(path, scratch=scratch, timeout=60)
     assert got.error == "psql exited 3" and "must be superuser" in got.output
     assert not marker.exists()
 
 
 def test_timeout_still_cleans_up(pg_dumps: Dumps, scratch: Path) -> None:
-    got = pgrestore.restore_dump(pg_dumps.custom, scratch=scratch, timeout=0.001)
+    got = postgres.restore_dump(pg_dumps.custom, scratch=scratch, timeout=0.001)
     assert got.error == "pg_restore timed out after 0.001s"
 
 
 def test_detection_and_missing_binaries(
     pg_dumps: Dumps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert restore.kind_of(pg_dumps.custom) == "pg-custom"
-    assert restore.kind_of(pg_dumps.plain) == "pg-plain"
-    assert pgrestore.dump_format(pg_dumps.plain) == "plain"
-    monkeypatch.setattr(pgrestore, "_has_all", lambda _p: False)
-    with pytest.raises(pgrestore.PostgresNotFound, match="not found"):
-        pgrestore.find_bindir()
+    assert extract.kind_of(pg_dumps.custom) == "pg-custom"
+    assert extract.kind_of(pg_dumps.plain) == "pg-plain"
+    assert postgres.dump_format(pg_dumps.plain) == "plain"
+    monkeypatch.setattr(postgres, "_has_all", lambda _p: False)
+    with pytest.raises(postgres.PostgresNotFound, match="not found"):
+        postgres.find_bindir()
     tree = tmp_path / "t"
     tree.mkdir()
     shutil.copy(pg_dumps.custom, tree / "shop.dump")

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.case import Case
-from irkit.verify import VerifyReport, verify_case
+from irkit.audit.verify import VerifyReport, verify_case
+from irkit.formats import ed25519
+from irkit.record import keyfiles
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 
 
@@ -67,7 +68,7 @@ def _clean(case: Case) -> VerifyReport:
 
 
 @pytest.fixture
-def mallory_pub(tmp_path: Path, mallory: keys.Signer) -> Path:
+def mallory_pub(tmp_path: Path, mallory: ed25519.Signer) -> Path:
     path = tmp_path / "mallory.pub"
     path.write_bytes(mallory.public.pem())
     return path
@@ -172,7 +173,7 @@ def test_member_add_whose_entry_fails_removes_the_new_key_file(
         key=key_files.alice, case=case.root,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert case.key_path(keys.read_public(mallory_pub).fingerprint).is_file()
+    assert case.key_path(keyfiles.read_public(mallory_pub).fingerprint).is_file()
     _clean(case)
 
 
@@ -189,7 +190,7 @@ def test_member_add_refused_signer_writes_no_key_file(
 
 
 def test_a_key_file_of_a_non_member_is_a_warning_not_a_problem(
-    case: Case, mallory: keys.Signer
+    case: Case, mallory: ed25519.Signer
 ) -> None:
     """What a concurrent add may leave: verify says so and still passes."""
     case.key_path(mallory.fingerprint).write_bytes(mallory.public.pem())
@@ -257,10 +258,12 @@ def test_exhibit_into_a_missing_folder_keeps_no_checkpoint(
 # -- leftovers -----------------------------------------------------------------------------
 
 
-def test_verify_warns_about_leftover_temporaries_and_passes(case: Case, alice: keys.Signer) -> None:
-    from irkit import checkpoint, safefile
+def test_verify_warns_about_leftover_temporaries_and_passes(
+    case: Case, alice: ed25519.Signer
+) -> None:
+    from irkit.record import checkpoints, safefile
 
-    checkpoint.issue(case, alice)
+    checkpoints.issue(case, alice)
     leftovers = [
         case.checkpoints_dir / safefile.temp_name("00000002-0badc0de.txt"),
         case.keys_dir / safefile.temp_name("ab" * 32 + ".pub"),
@@ -326,10 +329,10 @@ def test_a_full_disk_fails_commands_cleanly(
     irkit: Runner,
     key_files: KeyFiles,
     mallory_pub: Path,
-    alice: keys.Signer,
-    bob: keys.Signer,
+    alice: ed25519.Signer,
+    bob: ed25519.Signer,
 ) -> None:
-    from irkit.case import add_member, init_case
+    from irkit.record.case import add_member, init_case
 
     case = init_case(full_tmpfs / "case", title="t", case_id="FULL-1", signer=alice)
     add_member(case, alice, bob.public, name="Bob", role="responder")
@@ -369,14 +372,14 @@ def test_key_generate_on_a_full_disk_leaves_no_partial_key(
     monkeypatch.undo()
     result = irkit("key", "generate", "--name", "Me", "--out", str(out), "--no-passphrase")
     assert result.exit_code == 0, result.output
-    assert keys.read_public(out).name == "Me"
+    assert keyfiles.read_public(out).name == "Me"
 
 
 def test_a_collection_on_a_full_disk_leaves_no_working_folder(
-    full_tmpfs: Path, irkit: Runner, key_files: KeyFiles, alice: keys.Signer, tmp_path: Path
+    full_tmpfs: Path, irkit: Runner, key_files: KeyFiles, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     """Not even an empty evidence/tmp: the case is as it was, folders included."""
-    from irkit.case import init_case
+    from irkit.record.case import init_case
 
     case = init_case(full_tmpfs / "case", title="t", case_id="FULL-2", signer=alice)
     src = tmp_path / "big.bin"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from irkit.case import Case
-from irkit.keys import Signer
-from irkit.notes import add_note, correct_note, witness_note
+from irkit.formats.ed25519 import Signer
+from irkit.notes.notes import add_note, correct_note, witness_note
+from irkit.record.case import Case
 from irkit.report import export
 from irkit.report.model import build, human_time, withheld
 from tests.helpers import qpdf_decompressed
@@ -139,7 +139,7 @@ def test_long_timeline_splits_into_tables_with_header_on_each_page(
 def test_verify_checks_the_root_a_report_entry_names(
     case: Case, alice: Signer, clock: object
 ) -> None:
-    from irkit.verify import verify_case
+    from irkit.audit.verify import verify_case
 
     done = export.export(case, alice, "incident", False, case.root.parent / "r.pdf", clock=clock)
     assert verify_case(case.root).ok
@@ -164,7 +164,7 @@ def test_reportlab_accelerators_change_no_byte(case: Case, alice: Signer, tmp_pa
         "from pathlib import Path\n"
         "from reportlab.lib import rl_accel\n"
         "assert not rl_accel._c_funcs, 'accelerators still loaded'\n"
-        "from irkit.case import Case\n"
+        "from irkit.record.case import Case\n"
         "from irkit.report import export\n"
         f"entries = Case.open(Path({str(case.root)!r})).read_entries().entries\n"
         f"Path({str(out)!r}).write_bytes(export.render(entries, 'incident', redact=False))\n"

@@ -17,15 +17,19 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from irkit import backup, backupmanifest, custody, desk, redaction
-from irkit.case import Case, add_member, remove_member
-from irkit.entry import Entry
-from irkit.evidence import collect
-from irkit.keys import Signer, generate
-from irkit.notes import add_note, correct_note, note_extras, witness_note
+from irkit.backup import manifest as backupmanifest
+from irkit.backup import testrestore
+from irkit.evidence import custody
+from irkit.evidence.collect import collect
+from irkit.formats import redaction
+from irkit.formats.ed25519 import Signer, generate
+from irkit.incident import actions
+from irkit.incident.settings import preset
+from irkit.notes.notes import add_note, correct_note, note_extras, witness_note
+from irkit.record.case import Case, add_member, remove_member
+from irkit.record.entry import Entry
 from irkit.report import export
 from irkit.report.model import build, human_time, withheld
-from irkit.settings import preset
 from tests.conftest import FixedClock
 from tests.helpers import qpdf_decompressed
 
@@ -82,7 +86,7 @@ def everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
     ck = FixedClock(datetime(2026, 5, 4, 7, 0, tzinfo=UTC), step=1800)
     carol = generate("Carol Auditor", "auditor")
     add_member(case, alice, carol.public, name="Carol Auditor", role="auditor", clock=ck)
-    desk.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk opens", clock=ck)
+    actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk opens", clock=ck)
     src = tmp_path / "seized"
     src.mkdir()
     (src / "auth.log").write_text("sshd: accepted key for root\n")
@@ -135,29 +139,33 @@ def everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
     custody.finish(
         case, bob, "custody.returned", ids[1:2], reason="back to owner", witness=alice, clock=ck
     )
-    desk.set_field(case, alice, "impact", "2", reason="one server", clock=ck)
-    desk.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)
-    desk.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)
-    desk.set_field(case, alice, "assets", "hr-db-Tuatara", reason="x", confidential=True, clock=ck)
-    desk.change_state(case, bob, "in_progress", reason="on it", clock=ck)
-    esc = desk.escalate(case, bob, kind="functional", tier=3, reason="needs forensics", clock=ck)
-    desk.acknowledge(case, alice, esc.seq, note="forensics on it", clock=ck)
-    desk.escalate(case, bob, kind="hierarchical", team="legal", reason="data protection", clock=ck)
-    grant = desk.consent_grant(
+    actions.set_field(case, alice, "impact", "2", reason="one server", clock=ck)
+    actions.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)
+    actions.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)
+    actions.set_field(
+        case, alice, "assets", "hr-db-Tuatara", reason="x", confidential=True, clock=ck
+    )
+    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)
+    esc = actions.escalate(case, bob, kind="functional", tier=3, reason="needs forensics", clock=ck)
+    actions.acknowledge(case, alice, esc.seq, note="forensics on it", clock=ck)
+    actions.escalate(
+        case, bob, kind="hierarchical", team="legal", reason="data protection", clock=ck
+    )
+    grant = actions.consent_grant(
         case, alice, by="Ms Smith", scope="image the laptop", method="phone", clock=ck
     )
-    desk.consent_withdraw(
+    actions.consent_withdraw(
         case, alice, grant.seq, by="Ms Smith", method="email", reason="changed her mind", clock=ck
     )
-    desk.inform(case, alice, channel="email", summary="we found the cause", clock=ck)
-    desk.change_state(
+    actions.inform(case, alice, channel="email", summary="we found the cause", clock=ck)
+    actions.change_state(
         case, bob, "pending", reason="need vendor patch", waiting_for="vendor", clock=ck
     )
-    desk.change_state(case, bob, "in_progress", reason="patch arrived", clock=ck)
-    desk.link(
+    actions.change_state(case, bob, "in_progress", reason="patch arrived", clock=ck)
+    actions.link(
         case, bob, "change", "CHG-7", reason="patch rollout", change_type="emergency", clock=ck
     )
-    desk.link(
+    actions.link(
         case, bob, "known-error", "KE-17", reason="seen before", workaround="disable cron", clock=ck
     )
     resolution = {
@@ -166,20 +174,20 @@ def everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
         "outcome": "true-positive",
         "impact": "site down 2 h",
     }
-    desk.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)
-    sched = desk.followup_schedule(
+    actions.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)
+    sched = actions.followup_schedule(
         case, alice, due=datetime(2026, 6, 1, 9, tzinfo=UTC), note="review cron policy", clock=ck
     )
-    desk.followup_done(case, alice, sched.seq, note="policy reviewed", clock=ck)
-    desk.confirm(
+    actions.followup_done(case, alice, sched.seq, note="policy reviewed", clock=ck)
+    actions.confirm(
         case, alice, by="Ms Smith", channel="phone", satisfaction=5, comment="thanks", clock=ck
     )
     good = tmp_path / "good"
-    backup.build_five_databases(good)
+    testrestore.build_five_databases(good)
     manifest = tmp_path / "manifest.json"
     backupmanifest.write(good, manifest)
-    result = backup.run_verify(good, manifest=manifest)
-    backup.record(case, bob, result, sign_off=True, clock=ck)
+    result = testrestore.run_verify(good, manifest=manifest)
+    testrestore.record(case, bob, result, sign_off=True, clock=ck)
     remove_member(case, alice, carol.fingerprint, reason="audit finished", clock=ck)
     return case
 
@@ -311,8 +319,8 @@ def test_an_older_confidential_note_without_salt_renders_withheld(
     case: Case, alice: Signer, tmp_path: Path
 ) -> None:
     """A journal written before salts: the note still renders, redacted with no digest."""
-    from irkit.entry import build_line
-    from irkit.journal import entry_hash
+    from irkit.record.entry import build_line
+    from irkit.record.journal import entry_hash
 
     lines = case.journal_path.read_bytes().splitlines()
     body = {"text": "Old secret: Ms Smith (web team lead)", "confidential": True}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from irkit.case import Case
-from irkit.keys import Signer
+from irkit.formats.ed25519 import Signer
+from irkit.record.case import Case
 from irkit.report.export import render
 from irkit.report.render import CELL_HEIGHT, CELL_LINES, _split_tall
 from tests.conftest import KeyFiles, Runner

@@ -17,16 +17,19 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from irkit import backup, backupmanifest, custody, desk
-from irkit.case import Case
+from irkit.backup import manifest as backupmanifest
+from irkit.backup import testrestore
 from irkit.errors import InputError
-from irkit.evidence import collect
-from irkit.keys import Signer
-from irkit.notes import add_note
+from irkit.evidence import custody
+from irkit.evidence.collect import collect
+from irkit.formats.ed25519 import Signer
+from irkit.incident import actions
+from irkit.incident.settings import preset
+from irkit.notes.notes import add_note
+from irkit.record.case import Case
 from irkit.report import export
 from irkit.report.model import build, human_time
 from irkit.report.templates import load, parse
-from irkit.settings import preset
 from tests.conftest import FixedClock
 from tests.helpers import qpdf_decompressed
 from tests.unit.test_report_everything import commitments
@@ -72,12 +75,12 @@ def rich(case: Case, alice: Signer, bob: Signer, clock: object, tmp_path: Path) 
     custody.accept(case, bob, t1.body["transfer"], condition="seal intact", clock=ck)  # type: ignore[arg-type]
     custody.store(case, bob, ids[:1], location="locker 2", clock=ck)  # type: ignore[arg-type]
     custody.release(case, bob, ids[1:2], to=alice.fingerprint, purpose="court copy", clock=ck)  # type: ignore[arg-type]
-    desk.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)  # type: ignore[arg-type]
-    desk.set_field(case, alice, "impact", "2", reason="one server", clock=ck)  # type: ignore[arg-type]
-    desk.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)  # type: ignore[arg-type]
-    desk.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)  # type: ignore[arg-type]
-    desk.change_state(case, bob, "in_progress", reason="on it", clock=ck)  # type: ignore[arg-type]
-    desk.link(
+    actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)  # type: ignore[arg-type]
+    actions.set_field(case, alice, "impact", "2", reason="one server", clock=ck)  # type: ignore[arg-type]
+    actions.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)  # type: ignore[arg-type]
+    actions.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)  # type: ignore[arg-type]
+    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)  # type: ignore[arg-type]
+    actions.link(
         case, bob, "known-error", "KE-17", reason="seen before", workaround="disable cron", clock=ck
     )  # type: ignore[arg-type]
     resolution = {
@@ -85,21 +88,21 @@ def rich(case: Case, alice: Signer, bob: Signer, clock: object, tmp_path: Path) 
         "solution": "removed the cron entry",
         "outcome": "true-positive",
     }
-    desk.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)  # type: ignore[arg-type]
-    desk.confirm(
+    actions.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)  # type: ignore[arg-type]
+    actions.confirm(
         case, alice, by="Ms Smith", channel="phone", satisfaction=5, comment="thanks", clock=ck
     )  # type: ignore[arg-type]
-    desk.followup_schedule(
+    actions.followup_schedule(
         case, alice, due=datetime(2026, 2, 1, 9, tzinfo=UTC), note="review cron policy", clock=ck
     )  # type: ignore[arg-type]
     good, bad = tmp_path / "good", tmp_path / "bad"
-    backup.build_five_databases(good)
-    backup.build_five_databases(bad, empty="payroll")
+    testrestore.build_five_databases(good)
+    testrestore.build_five_databases(bad, empty="payroll")
     manifest = tmp_path / "manifest.json"
     backupmanifest.write(good, manifest)
     for tree in (good, bad):
-        result = backup.run_verify(tree, manifest=manifest)
-        backup.record(case, bob, result, sign_off=result.verdict == "PASS", clock=ck)
+        result = testrestore.run_verify(tree, manifest=manifest)
+        testrestore.record(case, bob, result, sign_off=result.verdict == "PASS", clock=ck)
     return case
 
 
@@ -294,10 +297,12 @@ def test_confidential_lifecycle_text_is_withheld(
     """Fields, consent, escalation, workaround, resolution, confirmation and follow-up
     marked confidential show only their digest in a redacted report, and in full otherwise."""
     ck = clock
-    desk.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)
-    desk.set_field(case, alice, "assets", "hr-db-Wombat", reason="x", confidential=True, clock=ck)
-    desk.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)
-    desk.consent_grant(
+    actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)
+    actions.set_field(
+        case, alice, "assets", "hr-db-Wombat", reason="x", confidential=True, clock=ck
+    )
+    actions.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)
+    actions.consent_grant(
         case,
         alice,
         by="Mr Numbat",
@@ -306,8 +311,8 @@ def test_confidential_lifecycle_text_is_withheld(
         confidential=True,
         clock=ck,
     )
-    desk.change_state(case, bob, "in_progress", reason="on it", clock=ck)
-    desk.escalate(
+    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)
+    actions.escalate(
         case,
         bob,
         kind="hierarchical",
@@ -316,7 +321,7 @@ def test_confidential_lifecycle_text_is_withheld(
         confidential=True,
         clock=ck,
     )
-    desk.link(
+    actions.link(
         case,
         bob,
         "known-error",
@@ -327,10 +332,10 @@ def test_confidential_lifecycle_text_is_withheld(
         clock=ck,
     )
     resolution = {"code": "FIXED", "solution": "revoked Bilby token", "outcome": "true-positive"}
-    desk.change_state(
+    actions.change_state(
         case, bob, "resolved", reason="fixed", resolution=resolution, confidential=True, clock=ck
     )
-    desk.confirm(
+    actions.confirm(
         case,
         alice,
         by="Ms Echidna",
@@ -340,7 +345,7 @@ def test_confidential_lifecycle_text_is_withheld(
         confidential=True,
         clock=ck,
     )
-    desk.followup_schedule(
+    actions.followup_schedule(
         case,
         alice,
         due=datetime(2026, 2, 1, 9, tzinfo=UTC),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from irkit import restore
+from irkit.backup import extract
 
 
 def _snapshot(root: Path, skip: Path) -> set[str]:
@@ -83,7 +83,7 @@ def test_hostile_tar_all_refused_nothing_outside(area: tuple[Path, Path, Path]) 
             (_info("good2.txt"), b"also fine"),
         ],
     )
-    got = restore.restore(archive, scratch)
+    got = extract.restore(archive, scratch)
     reasons = dict(got.refused)
     assert reasons[str(outside / "abs.txt")] == "absolute path"
     assert reasons["../../outside/dotdot.txt"] == "'..' path traversal"
@@ -119,7 +119,7 @@ def test_internal_links_kept_and_hardlink_copies(area: tuple[Path, Path, Path]) 
             (_info("hl", tarfile.LNKTYPE, "d/f.txt"), None),
         ],
     )
-    got = restore.restore(archive, scratch)
+    got = extract.restore(archive, scratch)
     assert got.refused == []
     assert (scratch / "ln").is_symlink()
     assert got.files["hl"] == got.files["d/f.txt"]
@@ -134,7 +134,7 @@ def test_zip_slip_refused(area: tuple[Path, Path, Path]) -> None:
         zf.writestr(str(outside / "abs.txt"), b"x")
         zf.writestr("..\\..\\outside\\win.txt", b"x")
         zf.writestr("fine/ok.txt", b"ok")
-    got = restore.restore(archive, scratch)
+    got = extract.restore(archive, scratch)
     assert len(got.refused) == 3
     assert set(got.files) == {"fine/ok.txt"}
     assert _snapshot(top, scratch) == before | {str(archive)}
@@ -143,19 +143,19 @@ def test_zip_slip_refused(area: tuple[Path, Path, Path]) -> None:
 def test_bomb_limits(area: tuple[Path, Path, Path]) -> None:
     top, _outside, scratch = area
     bomb = _tar(top / "bomb.tar.gz", [(_info("aaaa"), b"a" * (8 << 20))], mode="w:gz")
-    got = restore.restore(bomb, scratch)
+    got = extract.restore(bomb, scratch)
     assert any("'aaaa'" in f and "compression ratio" in f for f in got.findings)
     assert "aaaa" not in got.files and not (scratch / "aaaa").exists()
 
     many = _tar(top / "many.tar", [(_info(f"f{i}"), b"x") for i in range(20)])
     (top / "work" / "s2").mkdir()
-    got = restore.restore(many, top / "work" / "s2", restore.Limits(max_entries=10))
+    got = extract.restore(many, top / "work" / "s2", extract.Limits(max_entries=10))
     assert any("entry count" in f for f in got.findings)
     assert len(got.files) == 10
 
     (top / "work" / "s3").mkdir()
     big = _tar(top / "big.tar", [(_info("a"), os.urandom(3000)), (_info("b"), os.urandom(3000))])
-    got = restore.restore(big, top / "work" / "s3", restore.Limits(max_total=4000))
+    got = extract.restore(big, top / "work" / "s3", extract.Limits(max_total=4000))
     assert any("'b'" in f and "total data written exceeds" in f for f in got.findings)
     assert set(got.files) == {"a"}
 
@@ -165,22 +165,22 @@ def test_damaged_archive_is_a_finding_not_a_crash(area: tuple[Path, Path, Path])
     good = _tar(top / "g.tar.gz", [(_info("f"), os.urandom(200_000))], mode="w:gz")
     cut = top / "cut.tar.gz"
     cut.write_bytes(good.read_bytes()[:-5000])
-    got = restore.restore(cut, scratch)
+    got = extract.restore(cut, scratch)
     assert got.findings and "damaged" in got.findings[0]
 
 
 def test_restore_cmd_failure_and_timeout(tmp_path: Path) -> None:
-    failed = restore.restore_cmd(["sh", "-c", "echo boom >&2; exit 3"], tmp_path, 10)
+    failed = extract.restore_cmd(["sh", "-c", "echo boom >&2; exit 3"], tmp_path, 10)
     assert failed.findings == ["restore command exited 3"] and "boom" in failed.output
     (tmp_path / "t").mkdir()
-    slow = restore.restore_cmd(["sh", "-c", "echo started; sleep 10"], tmp_path / "t", 0.5)
+    slow = extract.restore_cmd(["sh", "-c", "echo started; sleep 10"], tmp_path / "t", 0.5)
     assert "timed out" in slow.findings[0]
 
 
 def test_unknown_artifact_is_a_finding(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(gzip.compress(b"not a tar at all, just text")[:10])
-    found = restore.detect(junk)
+    found = extract.detect(junk)
     assert found.kind == "unknown" and found.compression == "gzip"
     assert found.problem is not None and "damaged" in found.problem
 
@@ -188,7 +188,7 @@ def test_unknown_artifact_is_a_finding(tmp_path: Path) -> None:
 def test_restore_cmd_links_out_are_removed(tmp_path: Path) -> None:
     dest = tmp_path / "d"
     dest.mkdir()
-    got = restore.restore_cmd(["ln", "-s", str(tmp_path), "out"], dest, 10)
+    got = extract.restore_cmd(["ln", "-s", str(tmp_path), "out"], dest, 10)
     assert got.refused == [("out", "symlink chain resolves outside the scratch directory")]
     assert not (dest / "out").exists()
 
@@ -203,6 +203,6 @@ def test_overlapping_zip_entries_refused(area: tuple[Path, Path, Path]) -> None:
     second = raw.index(b"PK\x01\x02", raw.index(b"PK\x01\x02") + 4)
     raw[second + 42 : second + 46] = (0).to_bytes(4, "little")  # "b" now points at "a"
     archive.write_bytes(bytes(raw))
-    got = restore.restore(archive, scratch)
+    got = extract.restore(archive, scratch)
     assert got.refused == [("b", "overlapping zip entry (bomb)")]
     assert set(got.files) == {"a"}

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit import safefile
-from irkit.case import Case
-from irkit.keys import Signer
-from irkit.notes import add_note
+from irkit.formats.ed25519 import Signer
+from irkit.notes.notes import add_note
+from irkit.record import safefile
+from irkit.record.case import Case
 from tests.conftest import KeyFiles
 
 TIMEOUT = 20
@@ -143,12 +143,12 @@ def test_atomic_write_leaves_no_temporary_on_failure(
 @pytest.fixture
 def filled(case: Case, alice: Signer, tmp_path: Path) -> Case:
     """The shared test case with a note carrying an attachment, and a kept checkpoint."""
-    from irkit import checkpoint
+    from irkit.record import checkpoints
 
     attachment = tmp_path / "auth.log"
     attachment.write_bytes(b"Accepted publickey for deploy\n")
     add_note(case, alice, "copied the auth log", attach=[attachment])
-    checkpoint.issue(case, alice)
+    checkpoints.issue(case, alice)
     return case
 
 

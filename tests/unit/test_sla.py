@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from irkit.errors import InputError
-from irkit.settings import parse_duration, preset, settings_from_toml
-from irkit.sla import Calendar, add_business, business_time, format_duration, read_clock
+from irkit.incident.settings import parse_duration, preset, settings_from_toml
+from irkit.incident.sla import Calendar, add_business, business_time, format_duration, read_clock
 
 H = 3600
 WEEKDAY_8_17 = (((8 * H, 17 * H),),) * 5 + ((), ())

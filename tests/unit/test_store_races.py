@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from irkit import keys
-from irkit.case import Case, add_member, remove_member
-from irkit.entry import Entry
 from irkit.errors import InputError, JournalError, NotAuthorizedError
-from irkit.evidence import check_items, collect, inventory
-from irkit.leftovers import store_leftovers
-from irkit.notes import add_note
+from irkit.evidence.collect import check_items, collect, inventory
+from irkit.formats import ed25519
+from irkit.notes.notes import add_note
+from irkit.record.case import Case, add_member, remove_member
+from irkit.record.entry import Entry
+from irkit.record.leftovers import store_leftovers
 from tests.conftest import FixedClock, seeded_signer
 from tests.helpers import problems, verify
 
@@ -65,7 +65,7 @@ class Paused:
 
 
 @pytest.fixture
-def carol(case: Case, alice: keys.Signer, clock: FixedClock) -> Iterator[keys.Signer]:
+def carol(case: Case, alice: ed25519.Signer, clock: FixedClock) -> Iterator[ed25519.Signer]:
     signer = seeded_signer("carol")
     add_member(case, alice, signer.public, name="Carol", role="responder", clock=clock)
     yield signer
@@ -86,7 +86,7 @@ def stored_files(case: Case) -> list[Path]:
 
 
 def test_a_failed_collection_keeps_the_copy_another_collection_named(
-    case: Case, alice: keys.Signer, bob: keys.Signer, carol: keys.Signer, folder: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, carol: ed25519.Signer, folder: Path
 ) -> None:
     """The reported race: a quick collection finds the slow one's copy already stored and
     names it; the slow one then fails. Its clean-up must not delete the shared copy."""
@@ -108,7 +108,7 @@ def test_a_failed_collection_keeps_the_copy_another_collection_named(
 
 
 def test_a_failed_collection_leaves_its_copies_while_another_writer_is_at_work(
-    case: Case, alice: keys.Signer, bob: keys.Signer, carol: keys.Signer, folder: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, carol: ed25519.Signer, folder: Path
 ) -> None:
     """When the slow collection fails while another writer is between its copy and its
     entry, it cannot know what that entry will name: it removes nothing; gc does later."""
@@ -129,7 +129,7 @@ def test_a_failed_collection_leaves_its_copies_while_another_writer_is_at_work(
     orphans = [case.root / o.path for o in store_leftovers(case.store) if o.kind == "orphan"]
     assert len(orphans) == 5 and named not in orphans
 
-    from irkit.leftovers import collect_garbage
+    from irkit.record.leftovers import collect_garbage
 
     collect_garbage(case.store)
     assert stored_files(case) == [named]
@@ -137,7 +137,7 @@ def test_a_failed_collection_leaves_its_copies_while_another_writer_is_at_work(
 
 
 def test_a_failed_note_keeps_the_attachment_another_note_named(
-    case: Case, alice: keys.Signer, bob: keys.Signer, carol: keys.Signer, tmp_path: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, carol: ed25519.Signer, tmp_path: Path
 ) -> None:
     attachment = tmp_path / "screenshot.png"
     attachment.write_bytes(b"\x89PNG both attach this")
@@ -156,7 +156,7 @@ def test_a_failed_note_keeps_the_attachment_another_note_named(
 
 
 def test_a_failed_collection_alone_leaves_the_case_as_it_was(
-    case: Case, alice: keys.Signer, carol: keys.Signer, folder: Path
+    case: Case, alice: ed25519.Signer, carol: ed25519.Signer, folder: Path
 ) -> None:
     """No copy, no temporary file, no store folder made for it stays behind."""
     before = sorted(p.relative_to(case.root) for p in (case.root / "evidence").rglob("*"))
@@ -172,7 +172,7 @@ def test_a_failed_collection_alone_leaves_the_case_as_it_was(
 
 
 def test_a_collection_commits_after_others_appended_meanwhile(
-    case: Case, alice: keys.Signer, bob: keys.Signer, folder: Path, tmp_path: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, folder: Path, tmp_path: Path
 ) -> None:
     """A note and another collection land while a folder is being copied: the folder's
     collection is not refused, its item ids follow the other collection's."""
@@ -199,7 +199,7 @@ def test_a_collection_commits_after_others_appended_meanwhile(
 # -- Case.append(rebase=...) -------------------------------------------------------------
 
 
-def test_rebase_sees_exactly_the_entries_appended_since(case: Case, alice: keys.Signer) -> None:
+def test_rebase_sees_exactly_the_entries_appended_since(case: Case, alice: ed25519.Signer) -> None:
     view = case.read_entries().entries[-1].seq
     long_text = "x" * 5000  # 40 entries of 5 kB: the tail is read back in several pieces
     for i in range(40):
@@ -223,7 +223,7 @@ def test_rebase_sees_exactly_the_entries_appended_since(case: Case, alice: keys.
     assert problems(verify(case.root)) == []
 
 
-def test_rebase_is_not_called_when_nothing_changed(case: Case, alice: keys.Signer) -> None:
+def test_rebase_is_not_called_when_nothing_changed(case: Case, alice: ed25519.Signer) -> None:
     view = case.read_entries().entries[-1].seq
 
     def never(newer: list[Entry]) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def test_rebase_is_not_called_when_nothing_changed(case: Case, alice: keys.Signe
     assert case.append(alice, "note.added", body, after=view, rebase=never).body == body
 
 
-def test_a_rebase_that_refuses_writes_nothing(case: Case, alice: keys.Signer) -> None:
+def test_a_rebase_that_refuses_writes_nothing(case: Case, alice: ed25519.Signer) -> None:
     view = case.read_entries().entries[-1].seq
     add_note(case, alice, "meanwhile")
     before = case.journal_path.read_bytes()
@@ -249,7 +249,7 @@ def test_a_rebase_that_refuses_writes_nothing(case: Case, alice: keys.Signer) ->
     assert case.journal_path.read_bytes() == before
 
 
-def test_rebase_refuses_a_malformed_tail(case: Case, alice: keys.Signer) -> None:
+def test_rebase_refuses_a_malformed_tail(case: Case, alice: ed25519.Signer) -> None:
     view = case.read_entries().entries[-1].seq
     with case.journal_path.open("ab") as fh:
         fh.write(b'{"not": "an entry"}\n')
@@ -315,9 +315,9 @@ def test_a_store_folder_removed_meanwhile_is_made_again(case: Case, tmp_path: Pa
 
 
 def test_a_release_commits_after_a_note_and_another_release_meanwhile(
-    case: Case, alice: keys.Signer, bob: keys.Signer, carol: keys.Signer, folder: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, carol: ed25519.Signer, folder: Path
 ) -> None:
-    from irkit import custody
+    from irkit.evidence import custody
 
     collect(case, bob, [folder / "shared.log", folder / "only-0.log"])
     slow_case = Case.open(case.root)
@@ -336,9 +336,9 @@ def test_a_release_commits_after_a_note_and_another_release_meanwhile(
 
 
 def test_a_release_of_an_item_released_meanwhile_is_refused(
-    case: Case, alice: keys.Signer, bob: keys.Signer, carol: keys.Signer, folder: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, carol: ed25519.Signer, folder: Path
 ) -> None:
-    from irkit import custody
+    from irkit.evidence import custody
 
     collect(case, bob, [folder / "shared.log"])
     slow_case = Case.open(case.root)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from irkit import exhibit
-from irkit.case import Case
+from irkit.audit import exhibit
 from irkit.errors import InputError
-from irkit.notes import add_note
+from irkit.notes.notes import add_note
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 from tests.helpers import lines, write_lines
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from irkit.case import Case
 from irkit.errors import InputError
-from irkit.keys import Signer
-from irkit.notes import timeline
-from irkit.timefmt import format_zoned, parse_user_time, zoned_instant
+from irkit.formats.ed25519 import Signer
+from irkit.formats.timefmt import format_zoned, parse_user_time, zoned_instant
+from irkit.notes.notes import timeline
+from irkit.record.case import Case
 from tests.conftest import KeyFiles, Runner
 from tests.helpers import lines, verify
 
@@ -177,7 +177,7 @@ def test_business_time_by_the_year_is_exact(
     """Summing whole years (and years alike by rule once) gives exactly the day-by-day sum."""
     from datetime import date, timedelta
 
-    from irkit import sla
+    from irkit.incident import sla
 
     office = ((8 * 3600, 12 * 3600), (13 * 3600, 17 * 3600))
     cal = sla.Calendar(

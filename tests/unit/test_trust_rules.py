@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from irkit import keys
-from irkit.case import STATE_NAME, Case, add_member, member_info, remove_member
 from irkit.errors import InputError, NotAuthorizedError
-from irkit.notes import add_note
+from irkit.formats import ed25519
+from irkit.notes.notes import add_note
+from irkit.record.case import STATE_NAME, Case, add_member, member_info, remove_member
 from tests.conftest import FixedClock
 from tests.helpers import verify
 from tests.unit.test_forgery import force_append
@@ -32,7 +32,7 @@ def _codes(case: Case) -> set[tuple[int | None, str]]:
 
 @pytest.mark.parametrize("who", ["stranger", "removed", "opener"])
 def test_remove_refused_before_writing(
-    case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer, who: str
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer, who: str
 ) -> None:
     if who == "removed":
         remove_member(case, alice, bob.fingerprint, reason="left")
@@ -51,7 +51,7 @@ def test_remove_refused_before_writing(
 
 @pytest.mark.parametrize("who", ["stranger", "opener"])
 def test_verify_flags_bad_removals(
-    case: Case, alice: keys.Signer, mallory: keys.Signer, who: str
+    case: Case, alice: ed25519.Signer, mallory: ed25519.Signer, who: str
 ) -> None:
     target = mallory if who == "stranger" else alice
     force_append(case, alice, "member.removed", {"fingerprint": target.fingerprint, "reason": "x"})
@@ -70,7 +70,7 @@ def test_verify_flags_bad_removals(
         {"links": ["E-0001", "E-0001"]},
     ],
 )
-def test_unsorted_tags_links(case: Case, alice: keys.Signer, extra: dict[str, Any]) -> None:
+def test_unsorted_tags_links(case: Case, alice: ed25519.Signer, extra: dict[str, Any]) -> None:
     body = dict(NOTE, **extra)
     before = case.journal_path.read_bytes()
     with pytest.raises(InputError, match="not sorted and unique"):
@@ -80,9 +80,9 @@ def test_unsorted_tags_links(case: Case, alice: keys.Signer, extra: dict[str, An
     assert (2, "unsorted") in _codes(case)
 
 
-def test_note_commands_normalise_tags(case: Case, alice: keys.Signer, tmp_path: Path) -> None:
-    from irkit.evidence import collect
-    from irkit.notes import correct_note, note_extras
+def test_note_commands_normalise_tags(case: Case, alice: ed25519.Signer, tmp_path: Path) -> None:
+    from irkit.evidence.collect import collect
+    from irkit.notes.notes import correct_note, note_extras
 
     for name in ("a", "b"):  # links name items the case holds
         (tmp_path / name).write_text(name)
@@ -99,7 +99,9 @@ def test_note_commands_normalise_tags(case: Case, alice: keys.Signer, tmp_path: 
 # -- member keys in bodies ----------------------------------------------------------------
 
 
-def test_non_canonical_base64_key(case: Case, alice: keys.Signer, mallory: keys.Signer) -> None:
+def test_non_canonical_base64_key(
+    case: Case, alice: ed25519.Signer, mallory: ed25519.Signer
+) -> None:
     info = member_info(mallory.public, "Mal", "responder")
     text = info["public_key"]
     assert text.endswith("=")  # 32 bytes: one pad, two unused bits in the last character
@@ -119,8 +121,8 @@ def test_non_canonical_base64_key(case: Case, alice: keys.Signer, mallory: keys.
 # -- custody to a non-member --------------------------------------------------------------
 
 
-def _collected(case: Case, alice: keys.Signer, tmp_path: Path) -> None:
-    from irkit.evidence import collect
+def _collected(case: Case, alice: ed25519.Signer, tmp_path: Path) -> None:
+    from irkit.evidence.collect import collect
 
     src = tmp_path / "disk.img"
     src.write_bytes(b"evidence")
@@ -128,7 +130,7 @@ def _collected(case: Case, alice: keys.Signer, tmp_path: Path) -> None:
 
 
 def test_release_to_non_member(
-    case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer, tmp_path: Path
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer, tmp_path: Path
 ) -> None:
     _collected(case, alice, tmp_path)
     remove_member(case, alice, bob.fingerprint, reason="left")
@@ -147,7 +149,7 @@ def test_release_to_non_member(
 # -- the append cache ---------------------------------------------------------------------
 
 
-def _poison(case: Case, mallory: keys.Signer, *, keep_mac: bool) -> None:
+def _poison(case: Case, mallory: ed25519.Signer, *, keep_mac: bool) -> None:
     """Add Mallory as a lead to the cache, leaving its tail position and hash right."""
     path = case.root / STATE_NAME
     sealed = json.loads(path.read_text())
@@ -166,7 +168,7 @@ def _poison(case: Case, mallory: keys.Signer, *, keep_mac: bool) -> None:
 
 
 def test_poisoned_cache_admits_nobody(
-    case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     add_note(case, bob, "cache is warm")
     for keep_mac in (True, False):  # the old MAC over other bytes, or a made-up one
@@ -182,14 +184,14 @@ def test_poisoned_cache_admits_nobody(
 
 def test_cache_of_another_user_is_ignored(
     case: Case,
-    bob: keys.Signer,
-    mallory: keys.Signer,
+    bob: ed25519.Signer,
+    mallory: ed25519.Signer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Someone else who can write the folder makes a cache under their own secret: it is not
     trusted here (rebuilt from the journal), so it cannot admit Mallory."""
-    import irkit.case as case_module
+    import irkit.record.case as case_module
 
     other = tmp_path / "other-home"
     monkeypatch.setenv("IRKIT_HOME", str(other))
@@ -208,9 +210,9 @@ def test_cache_of_another_user_is_ignored(
 
 
 def test_secret_is_private_and_checked(
-    case: Case, bob: keys.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    case: Case, bob: ed25519.Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import irkit.case as case_module
+    import irkit.record.case as case_module
 
     home = tmp_path / "home2"
     monkeypatch.setenv("IRKIT_HOME", str(home))
@@ -227,7 +229,7 @@ def test_secret_is_private_and_checked(
 
 
 def test_fold_ignores_a_forged_admission(
-    case: Case, alice: keys.Signer, bob: keys.Signer, mallory: keys.Signer
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     """A member.added written into the journal by hand with a bad signature, or by a key not
     allowed to sign it, admits nobody to the append path either (verify flags it)."""
@@ -248,7 +250,7 @@ def test_fold_ignores_a_forged_admission(
 
 
 def test_fold_ignores_admission_by_a_responder(
-    case: Case, bob: keys.Signer, mallory: keys.Signer, clock: FixedClock
+    case: Case, bob: ed25519.Signer, mallory: ed25519.Signer, clock: FixedClock
 ) -> None:
     force_append(case, bob, "member.added", {"member": member_info(mallory.public, "M", "lead")})
     with pytest.raises(NotAuthorizedError):
@@ -258,7 +260,7 @@ def test_fold_ignores_admission_by_a_responder(
 
 
 def test_verify_does_not_let_a_forged_admission_admit(
-    case: Case, bob: keys.Signer, mallory: keys.Signer
+    case: Case, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
     force_append(case, bob, "member.added", {"member": member_info(mallory.public, "M", "lead")})
     force_append(case, mallory, "note.added", NOTE)
@@ -266,17 +268,19 @@ def test_verify_does_not_let_a_forged_admission_admit(
     assert (2, "not-member") in codes and (3, "not-member") in codes
 
 
-def test_add_member_still_works(case: Case, alice: keys.Signer, mallory: keys.Signer) -> None:
+def test_add_member_still_works(case: Case, alice: ed25519.Signer, mallory: ed25519.Signer) -> None:
     add_member(case, alice, mallory.public, name="Mal", role="responder")
     add_note(case, mallory, "now a member")
     assert verify(case.root).ok
 
 
-def test_a_deeply_nested_cache_or_marker_is_one_clean_error(case: Case, bob: keys.Signer) -> None:
+def test_a_deeply_nested_cache_or_marker_is_one_clean_error(
+    case: Case, bob: ed25519.Signer
+) -> None:
     """Damaged files beside the journal are either ignored (the cache) or one clear error
     (the marker), never a RecursionError."""
-    from irkit import notes
     from irkit.errors import CaseNotFoundError
+    from irkit.notes import notes
 
     (case.root / ".irkit-state.json").write_bytes(b"[" * 200_000 + b"]" * 200_000)
     notes.add_note(case, bob, "still appends")

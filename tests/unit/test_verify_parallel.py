@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from irkit import keys
-from irkit.canonical import canonical_bytes
-from irkit.case import Case, add_member, init_case
-from irkit.entry import build_line
-from irkit.journal import entry_hash
-from irkit.verify import _PARALLEL_THRESHOLD, verify_case
+from irkit.audit.verify import _PARALLEL_THRESHOLD, verify_case
+from irkit.formats import ed25519
+from irkit.formats.canonical import canonical_bytes
+from irkit.record.case import Case, add_member, init_case
+from irkit.record.entry import build_line
+from irkit.record.journal import entry_hash
 from tests.conftest import FixedClock, seeded_signer
 
 
-def _big_case(root: Path, entries: int) -> tuple[Case, keys.Signer, keys.Signer]:
+def _big_case(root: Path, entries: int) -> tuple[Case, ed25519.Signer, ed25519.Signer]:
     alice, bob = seeded_signer("alice", "lead"), seeded_signer("bob")
     case = init_case(root, title="big", case_id="BIG-1", signer=alice, clock=FixedClock())
     add_member(case, alice, bob.public, name="Bob", role="responder", clock=FixedClock())

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from irkit import checkpoint, keys
-from irkit.canonical import canonical_bytes, signed_bytes
-from irkit.case import Case
-from irkit.notes import add_note, correct_note
+from irkit.formats import ed25519
+from irkit.formats.canonical import canonical_bytes, signed_bytes
+from irkit.notes.notes import add_note, correct_note
+from irkit.record import checkpoints
+from irkit.record.case import Case
 from tests.conftest import FixedClock
 from tests.helpers import entry, lines, problems, verify, write_lines
 
 
 @pytest.fixture
-def small(case: Case, alice: keys.Signer, bob: keys.Signer, clock: FixedClock) -> Case:
+def small(case: Case, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock) -> Case:
     """Opened, member added, three notes (one corrected): five entries in all."""
     add_note(case, alice, "first note", clock=clock)
     wrong = add_note(case, bob, "second note, with a mistake", tags=["x"], clock=clock)
@@ -26,7 +27,7 @@ def small(case: Case, alice: keys.Signer, bob: keys.Signer, clock: FixedClock) -
     return case
 
 
-def _resign(obj: dict[str, object], signer: keys.Signer) -> bytes:
+def _resign(obj: dict[str, object], signer: ed25519.Signer) -> bytes:
     obj = dict(obj)
     obj["actor"] = signer.fingerprint
     obj.pop("sig", None)
@@ -34,7 +35,7 @@ def _resign(obj: dict[str, object], signer: keys.Signer) -> bytes:
     return canonical_bytes(obj)
 
 
-def test_untouched_case_verifies(small: Case, alice: keys.Signer) -> None:
+def test_untouched_case_verifies(small: Case, alice: ed25519.Signer) -> None:
     report = verify(small.root, trust=[alice.fingerprint])
     assert report.ok, problems(report)
     assert report.anchored and report.entries == 5
@@ -55,7 +56,7 @@ def test_every_single_byte_flip_is_detected(small: Case) -> None:
     assert not missed, f"undetected flips: {missed[:10]}"
 
 
-def test_body_edit_resigned_by_non_member(small: Case, mallory: keys.Signer) -> None:
+def test_body_edit_resigned_by_non_member(small: Case, mallory: ed25519.Signer) -> None:
     ls = lines(small.root)
     obj = entry(ls[2])
     obj["body"] = dict(obj["body"], text="a different first note")
@@ -65,7 +66,7 @@ def test_body_edit_resigned_by_non_member(small: Case, mallory: keys.Signer) -> 
     assert any(p.startswith("entry 2:") and "not a member" in p for p in found), found
 
 
-def test_body_edit_resigned_by_member_breaks_chain(small: Case, bob: keys.Signer) -> None:
+def test_body_edit_resigned_by_member_breaks_chain(small: Case, bob: ed25519.Signer) -> None:
     ls = lines(small.root)
     obj = entry(ls[2])
     obj["body"] = dict(obj["body"], text="rewritten by bob")
@@ -110,9 +111,11 @@ def test_swapping_in_another_valid_signature(small: Case) -> None:
     assert any(p.startswith("entry 2:") and "signature" in p for p in found), found
 
 
-def test_truncation_below_kept_checkpoint(small: Case, alice: keys.Signer, tmp_path: Path) -> None:
+def test_truncation_below_kept_checkpoint(
+    small: Case, alice: ed25519.Signer, tmp_path: Path
+) -> None:
     kept = tmp_path / "kept.txt"
-    kept.write_bytes(checkpoint.issue(small, alice).note)
+    kept.write_bytes(checkpoints.issue(small, alice).note)
     shutil.rmtree(small.checkpoints_dir)  # the attacker removes the case's own copies too
     ls = lines(small.root)
     write_lines(small.root, ls[:-2])
@@ -122,10 +125,10 @@ def test_truncation_below_kept_checkpoint(small: Case, alice: keys.Signer, tmp_p
 
 
 def test_rewritten_history_against_checkpoint(
-    small: Case, alice: keys.Signer, tmp_path: Path
+    small: Case, alice: ed25519.Signer, tmp_path: Path
 ) -> None:
     kept = tmp_path / "kept.txt"
-    kept.write_bytes(checkpoint.issue(small, alice).note)
+    kept.write_bytes(checkpoints.issue(small, alice).note)
     # rebuild the whole journal after entry 1 as a plausible alternative history
     ls = lines(small.root)
     shutil.rmtree(small.checkpoints_dir)
@@ -139,7 +142,7 @@ def test_rewritten_history_against_checkpoint(
     assert any("rewritten" in p for p in found), found
 
 
-def test_replacing_a_keys_file(small: Case, bob: keys.Signer, mallory: keys.Signer) -> None:
+def test_replacing_a_keys_file(small: Case, bob: ed25519.Signer, mallory: ed25519.Signer) -> None:
     path = small.key_path(bob.fingerprint)
     path.chmod(0o644)
     path.write_bytes(mallory.public.pem())
@@ -147,12 +150,12 @@ def test_replacing_a_keys_file(small: Case, bob: keys.Signer, mallory: keys.Sign
     assert any("keys/" in p and "replaced" in p for p in found), found
 
 
-def test_wrong_trust_anchor(small: Case, mallory: keys.Signer) -> None:
+def test_wrong_trust_anchor(small: Case, mallory: ed25519.Signer) -> None:
     found = problems(verify(small.root, trust=[mallory.fingerprint]))
     assert any("not among the trusted keys" in p for p in found), found
 
 
-def test_forged_opening_by_another_key(small: Case, mallory: keys.Signer) -> None:
+def test_forged_opening_by_another_key(small: Case, mallory: ed25519.Signer) -> None:
     """Replacing the whole journal with one opened by another key: only the anchor tells."""
     ls = lines(small.root)
     obj = entry(ls[0])
@@ -165,7 +168,7 @@ def test_forged_opening_by_another_key(small: Case, mallory: keys.Signer) -> Non
     assert any(p.startswith("entry 1:") and "prev hash" in p for p in found), found
 
 
-def test_unknown_kind_and_malformed_line(small: Case, alice: keys.Signer) -> None:
+def test_unknown_kind_and_malformed_line(small: Case, alice: ed25519.Signer) -> None:
     ls = lines(small.root)
     obj = entry(ls[2])
     obj["kind"] = "note.exploded"
@@ -179,10 +182,10 @@ def test_unknown_kind_and_malformed_line(small: Case, alice: keys.Signer) -> Non
 
 
 def test_removed_member_cannot_sign_later(
-    small: Case, alice: keys.Signer, bob: keys.Signer, clock: FixedClock
+    small: Case, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock
 ) -> None:
-    from irkit.case import remove_member
     from irkit.errors import NotAuthorizedError
+    from irkit.record.case import remove_member
 
     remove_member(small, alice, bob.fingerprint, reason="left the team", clock=clock)
     with pytest.raises(NotAuthorizedError):
@@ -190,8 +193,8 @@ def test_removed_member_cannot_sign_later(
     # forge it in anyway: build a correctly chained entry signed by bob
     ls = lines(small.root)
     last = entry(ls[-1])
-    from irkit.entry import build_line
-    from irkit.journal import entry_hash
+    from irkit.record.entry import build_line
+    from irkit.record.journal import entry_hash
 
     forged = build_line(
         bob,
@@ -207,10 +210,10 @@ def test_removed_member_cannot_sign_later(
 
 
 def test_member_without_lead_role_cannot_add_members(
-    small: Case, bob: keys.Signer, mallory: keys.Signer
+    small: Case, bob: ed25519.Signer, mallory: ed25519.Signer
 ) -> None:
-    from irkit.case import add_member
     from irkit.errors import NotAuthorizedError
+    from irkit.record.case import add_member
 
     before = small.journal_path.read_bytes()
     with pytest.raises(NotAuthorizedError):
@@ -218,7 +221,7 @@ def test_member_without_lead_role_cannot_add_members(
     assert small.journal_path.read_bytes() == before
 
 
-def test_tampered_attachment(case: Case, alice: keys.Signer, tmp_path: Path) -> None:
+def test_tampered_attachment(case: Case, alice: ed25519.Signer, tmp_path: Path) -> None:
     photo = tmp_path / "photo.bin"
     photo.write_bytes(b"\x89PNG fake image" * 100)
     note = add_note(case, alice, "photo attached", attach=[photo])

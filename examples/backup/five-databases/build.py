@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from irkit.backup import FIVE_DATABASES, build_five_databases
+from irkit.backup.testrestore import FIVE_DATABASES, build_five_databases
 from irkit.errors import IrkitError
 
 

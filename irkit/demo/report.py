@@ -8,10 +8,12 @@ from irkit.report.export import export
 
 
 def demo_step(ctx: Any, report: Any) -> None:
-    """`irkit demo` ends with the full incident report in its folder, recorded in the journal."""
-    target = ctx.root / "report.pdf"
+    """`irkit demo` ends with the full incident report in the case's reports/ folder (where
+    `irkit report` puts it by default), recorded in the journal."""
+    target = ctx.case.reports_dir / "report.pdf"
+    target.parent.mkdir(exist_ok=True)
     done = export(ctx.case, ctx.signers["alice"], "incident", False, target, clock=ctx.clock)
     ctx.steps.append(
-        f"wrote the incident report report.pdf (sha256 {done.sha256[:16]}…), "
+        f"wrote the incident report {target} (sha256 {done.sha256[:16]}…), "
         f"recorded as entry {done.entry.seq}"
     )

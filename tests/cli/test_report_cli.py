@@ -91,7 +91,8 @@ def test_non_member_cannot_export(
 def test_demo_ends_with_a_checkable_report(irkit: Runner, tmp_path: Path) -> None:
     result = irkit("demo", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
-    pdf = tmp_path / "demo" / "report.pdf"
+    pdf = tmp_path / "demo" / "case" / "reports" / "report.pdf"
+    assert str(pdf) in result.output  # the whole path, not just the name
     assert pdf.read_bytes().startswith(b"%PDF-")
     check = irkit("report", "--check", str(pdf), case=tmp_path / "demo" / "case")
     assert check.exit_code == 0, check.output

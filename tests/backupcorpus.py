@@ -42,10 +42,12 @@ def _src(top: Path, files: dict[str, bytes]) -> Path:
     return src
 
 
+Member = tuple[tarfile.TarInfo, bytes]  # one tar member and its contents
+
 GOOD = {"a.txt": b"alpha\n" * 100, "d/b.bin": os.urandom(5000), "c.txt": b"gamma\n"}
 
 
-def _member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, **kw: object) -> tuple:
+def _member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, **kw: object) -> Member:
     info = tarfile.TarInfo(name)
     info.type = kind
     info.size = len(data) if kind == tarfile.REGTYPE else 0
@@ -55,7 +57,7 @@ def _member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, **kw: o
     return info, data
 
 
-def _tar_bytes(members: list[tuple], fmt: int = tarfile.PAX_FORMAT) -> bytes:
+def _tar_bytes(members: list[Member], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
         for info, data in members:
@@ -63,7 +65,7 @@ def _tar_bytes(members: list[tuple], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     return buf.getvalue()
 
 
-def _good_members() -> list[tuple]:
+def _good_members() -> list[Member]:
     return [_member(n, d) for n, d in GOOD.items()]
 
 
@@ -73,7 +75,9 @@ def _write(top: Path, name: str, data: bytes) -> Path:
     return out
 
 
-def _tar_case(name: str, members: Callable[[], list[tuple]], files: dict[str, bytes]) -> Callable:
+def _tar_case(
+    name: str, members: Callable[[], list[Member]], files: dict[str, bytes]
+) -> Callable[[Path], Path]:
     def build(top: Path) -> Path:
         _src(top, files)
         return _write(top, name, _tar_bytes(members()))

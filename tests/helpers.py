@@ -45,3 +45,15 @@ def qpdf_decompressed(pdf: bytes, tmp_path: Path) -> bytes:
     src.write_bytes(pdf)
     subprocess.run([qpdf, "--qdf", "--object-streams=disable", str(src), str(out)], check=True)
     return out.read_bytes()
+
+
+def children() -> set[int]:
+    """Pids of this process's children, zombies included (Linux /proc).
+
+    Tests that check "no worker left" compare against the set taken before: waitpid(-1) would
+    also see (and reap) children other tests left, such as multiprocessing's spawn helpers.
+    """
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        found.update(int(pid) for pid in (task / "children").read_text().split())
+    return found

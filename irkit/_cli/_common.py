@@ -7,7 +7,7 @@ import functools
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -334,6 +334,20 @@ def print_json(data: Any) -> None:
     import json
 
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def print_entry(entry: Any, as_json: bool = False, lines: Iterable[str] | None = None) -> None:
+    """The tail of a writing command: the signed entry's JSON, or its human lines (by
+    default `#seq kind: summary`), escaped like all recorded text."""
+    if as_json:
+        print_json(entry.to_json())
+        return
+    if lines is None:
+        from irkit.record.summary import summarize
+
+        lines = [f"#{entry.seq} {entry.kind}: {summarize(entry)}"]
+    for line in lines:
+        echo(line)
 
 
 # What a terminal acts on or a reader misreads: C0 (tab and newline included: a recorded

@@ -1,11 +1,16 @@
-"""`irkit case`: the incident's life at the help desk (states, SLA clocks, escalation...)."""
+"""`irkit case`: the incident's life at the help desk (states, SLA clocks, escalation...).
+
+Every writing command takes one path (`_writes`): its body checks its options and returns
+the incident action to run; the path opens the case, loads your key, runs it and prints
+the entries (or their JSON)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -23,7 +28,15 @@ from irkit._cli._common import (
 from irkit.errors import InputError
 from irkit.incident.lifecycle import FIELDS
 
+if TYPE_CHECKING:
+    from irkit.formats.ed25519 import Signer
+    from irkit.record.case import Case
+    from irkit.record.entry import Entry
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+# What a writing command's body returns: the action, run once the case and key are open.
+Act = Callable[["Case", "Signer"], "Entry | list[Entry]"]
 
 _STATE_NAMES = ["assigned", "in-progress", "in_progress", "pending", "resolved", "closed"]
 
@@ -33,22 +46,61 @@ def _writer(func: F) -> F:
     return case_option(key_options(json_option(func)))
 
 
+def _writes(empty: str = "") -> Callable[[Callable[..., Act]], Callable[..., None]]:
+    """Make a command body (its own options -> an Act) a writing command: add the case, key
+    and --json options; check the options first, then open the case, load the key, run the
+    action and print `#seq kind: summary` per entry (or the entries' JSON, always a list).
+    `empty` is said when the action recorded nothing."""
+
+    def wrap(body: Callable[..., Act]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def command(
+            *,
+            case_dir: Path | None,
+            key_path: Path | None,
+            passphrase_file: Path | None,
+            as_json: bool,
+            **options: Any,
+        ) -> None:
+            act = body(**options)
+            case = open_case(case_dir)
+            made = act(case, load_signer(key_path, passphrase_file))
+            entries = made if isinstance(made, list) else [made]
+            if as_json:
+                print_json([e.to_json() for e in entries])
+                return
+            _warn_external(case, entries)
+            if not entries and empty:
+                echo(empty)
+            from irkit.record.summary import summarize
+
+            for e in entries:
+                echo(f"#{e.seq} {e.kind}: {summarize(e)}")
+
+        return _writer(command)
+
+    return wrap
+
+
+def _warn_external(case: Case, entries: list[Entry]) -> None:
+    """Say so when an assignee matched no member: a typo reads the same as an outsider."""
+    from irkit._cli._common import warn
+    from irkit.record.roster import describe
+
+    body = entries[0].body if entries else {}
+    if body.get("field") == "assignee" and body.get("external"):
+        active = [m for m in case.roster().members.values() if m.active]
+        warn(
+            f"{body['new']!r} is not a member of this case: recorded as outside the case "
+            f"(members: {describe(active)})"
+        )
+
+
 _confidential = click.option(
     "--confidential",
     is_flag=True,
     help="Its text names people or secrets: shared (--redact) reports show only its digest.",
 )
-
-
-def _done(entries: Any, as_json: bool) -> None:
-    items = entries if isinstance(entries, list) else [entries]
-    if as_json:
-        print_json([e.to_json() for e in items])
-        return
-    from irkit.record.summary import summarize
-
-    for e in items:
-        echo(f"#{e.seq} {e.kind}: {summarize(e)}")
 
 
 def _past(value: str) -> datetime:
@@ -99,6 +151,7 @@ def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None
     consent, resolution, and the full lifecycle history."""
     from irkit._cli import caseview
     from irkit.incident import lifecycle
+    from irkit.incident.dashboard import dashboard
     from irkit.record.summary import names_from
 
     case = open_case(case_dir)
@@ -106,7 +159,7 @@ def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None
     # as at means as at: nothing recorded after `now` counts
     entries = lifecycle.as_at(case.read_entries().entries, now)
     inc = lifecycle.fold(entries)
-    view = caseview.dashboard(case.info, inc, lifecycle.clocks(inc, now), now, names_from(entries))
+    view = dashboard(case.info, inc, lifecycle.clocks(inc, now), now, names_from(entries))
     if as_json:
         print_json(view)
         return
@@ -124,17 +177,10 @@ def show_cmd(now_text: str | None, case_dir: Path | None, as_json: bool) -> None
 )
 @click.option("--tz", "zone", help="Time zone of the calendars, e.g. Europe/Berlin.")
 @click.option("--reason", required=True, help="Why the settings change.")
-@_writer
+@_writes()
 def configure_cmd(
-    preset: str | None,
-    settings_file: Path | None,
-    zone: str | None,
-    reason: str,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    preset: str | None, settings_file: Path | None, zone: str | None, reason: str
+) -> Act:
     """Set the priority matrix, SLA targets and business calendar (case leads only).
 
     The whole settings document is signed into the journal; clocks use the latest one.
@@ -150,9 +196,7 @@ def configure_cmd(
         chosen = settings.settings_from_toml(text, zone)
     else:
         chosen = settings.preset(preset or "itil3", zone or "UTC")
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(actions.configure(case, signer, chosen, reason=reason), as_json)
+    return lambda case, signer: actions.configure(case, signer, chosen, reason=reason)
 
 
 @case_group.command("status", short_help="Move to assigned, in-progress or pending.")
@@ -164,17 +208,8 @@ def configure_cmd(
 )
 @click.option("--reason", default="", help="Why (said to the customer or the next shift).")
 @_confidential
-@_writer
-def status_cmd(
-    state: str,
-    waiting_for: str | None,
-    reason: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def status_cmd(state: str, waiting_for: str | None, reason: str, confidential: bool) -> Act:
     """Move the incident to STATE: assigned, in-progress, pending (needs --waiting-for).
 
     Resolving, closing and reopening have their own commands: `case resolve`, `case close`,
@@ -189,55 +224,25 @@ def status_cmd(
         raise InputError("use `irkit case close` (after the customer confirms)")
     if state == "pending" and waiting_for is None:
         raise InputError("pending needs --waiting-for customer|vendor|change|problem")
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    entry = actions.change_state(
-        case,
-        signer,
-        state,
-        reason=reason or (f"waiting for {waiting_for}" if waiting_for else f"now {state}"),
-        waiting_for=waiting_for,
-        confidential=confidential,
+    why = reason or (f"waiting for {waiting_for}" if waiting_for else f"now {state}")
+    return lambda case, signer: actions.change_state(
+        case, signer, state, reason=why, waiting_for=waiting_for, confidential=confidential
     )
-    _done(entry, as_json)
 
 
 @case_group.command("assign", short_help="Give the incident to someone (new -> assigned).")
 @click.argument("who")
 @click.option("--reason", default="", help="Why this person.")
-@_writer
-def assign_cmd(
-    who: str,
-    reason: str,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def assign_cmd(who: str, reason: str) -> Act:
     """Give the incident to WHO: a member (exact name, fingerprint prefix of 8+ hex digits,
     or fingerprint), recorded with their fingerprint, or a team or outsider, recorded as
     not a member. A new incident becomes `assigned`."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    entries = actions.set_field(case, signer, "assignee", who, reason=reason or "assigned")
-    _warn_external(case, entries, as_json)
-    _done(entries, as_json)
-
-
-def _warn_external(case: Any, entries: list[Any], as_json: bool) -> None:
-    """Say so when an assignee matched no member: a typo reads the same as an outsider."""
-    from irkit._cli._common import warn
-    from irkit.record.roster import describe
-
-    body = entries[0].body
-    if body.get("field") == "assignee" and body.get("external") and not as_json:
-        active = [m for m in case.roster().members.values() if m.active]
-        warn(
-            f"{body['new']!r} is not a member of this case: recorded as outside the case "
-            f"(members: {describe(active)})"
-        )
+    return lambda case, signer: actions.set_field(
+        case, signer, "assignee", who, reason=reason or "assigned"
+    )
 
 
 @case_group.command("set", short_help="Record impact, urgency, severity, category, assets...")
@@ -248,30 +253,17 @@ def _warn_external(case: Any, entries: list[Any], as_json: bool) -> None:
 @click.argument("value")
 @click.option("--reason", default="", help="Why it changes.")
 @_confidential
-@_writer
-def set_cmd(
-    field: str,
-    value: str,
-    reason: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def set_cmd(field: str, value: str, reason: str, confidential: bool) -> Act:
     """Record a field: impact/urgency (1 = highest; they give the priority), severity,
     category, assets (comma-separated), assignee, owner (the desk keeps ownership when
     escalating), phase (identification, containment, eradication, recovery,
     lessons-learned), root-cause and lessons-learned (free text the report shows)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    entries = actions.set_field(
+    return lambda case, signer: actions.set_field(
         case, signer, field, value, reason=reason, confidential=confidential
     )
-    _warn_external(case, entries, as_json)
-    _done(entries, as_json)
 
 
 @case_group.command("link", short_help="Link related incident, problem, change, known error.")
@@ -284,7 +276,7 @@ def set_cmd(
 @click.option("--remove", is_flag=True, help="Remove the link instead.")
 @click.option("--reason", default="", help="Why.")
 @_confidential
-@_writer
+@_writes()
 def link_cmd(
     link_type: str,
     ref: str,
@@ -293,17 +285,11 @@ def link_cmd(
     remove: bool,
     reason: str,
     confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+) -> Act:
     """Link a related incident, a problem record, a change (RFC) or a known error."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    entry = actions.link(
+    return lambda case, signer: actions.link(
         case,
         signer,
         link_type,
@@ -314,7 +300,6 @@ def link_cmd(
         remove=remove,
         confidential=confidential,
     )
-    _done(entry, as_json)
 
 
 @case_group.command("escalate", short_help="Hand up: to a tier/team, or to management.")
@@ -339,37 +324,23 @@ def link_cmd(
     help="Escalate every breached SLA clock not yet escalated (for cron/monitoring).",
 )
 @_confidential
-@_writer
+@_writes(empty="no breached clock left to escalate")
 def escalate_cmd(
-    tier: int | None,
-    team: str | None,
-    kind: str,
-    reason: str,
-    breached: bool,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    tier: int | None, team: str | None, kind: str, reason: str, breached: bool, confidential: bool
+) -> Act:
     """Hand the incident up: to a tier/team (functional) or to management (hierarchical).
 
     You keep ownership; the receiving side acknowledges with `irkit case ack SEQ`.
     """
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
     if breached:
-        made = actions.escalate_breaches(case, signer, team=team or "management")
-        if not made and not as_json:
-            echo("no breached clock left to escalate")
-        _done(made, as_json)
-        return
-    entry = actions.escalate(
+        return lambda case, signer: actions.escalate_breaches(
+            case, signer, team=team or "management"
+        )
+    return lambda case, signer: actions.escalate(
         case, signer, kind=kind, tier=tier, team=team, reason=reason, confidential=confidential
     )
-    _done(entry, as_json)
 
 
 @case_group.command("ack", short_help="Take an escalation handed to you (by entry number).")
@@ -380,23 +351,15 @@ def escalate_cmd(
     metavar="REASON",
     help="You raised this escalation and take it yourself: say why (recorded).",
 )
-@_writer
-def ack_cmd(
-    escalation: int,
-    note: str | None,
-    self_ack: str | None,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def ack_cmd(escalation: int, note: str | None, self_ack: str | None) -> Act:
     """Acknowledge escalation ESCALATION (its entry number): you, the signing member, have
     taken it. Whoever raised it needs --self-ack REASON."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(actions.acknowledge(case, signer, escalation, note=note, self_ack=self_ack), as_json)
+    return lambda case, signer: actions.acknowledge(
+        case, signer, escalation, note=note, self_ack=self_ack
+    )
 
 
 @case_group.group("consent", cls=IrkitGroup, short_help="Customer permission to access/share data.")
@@ -410,35 +373,21 @@ def consent_group() -> None:
 @click.option("--how", "method", required=True, help="How: phone, email, signed form...")
 @click.option("--at", "given_at", help="When they said so, if not just now (1970..9998 UTC).")
 @_confidential
-@_writer
+@_writes()
 def consent_grant_cmd(
-    by: str,
-    scope: str,
-    method: str,
-    given_at: str | None,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    by: str, scope: str, method: str, given_at: str | None, confidential: bool
+) -> Act:
     """Record that the customer allowed something (ask before you connect)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    when = _past(given_at) if given_at else None
-    _done(
-        actions.consent_grant(
-            case,
-            signer,
-            by=by,
-            scope=scope,
-            method=method,
-            given_at=when,
-            confidential=confidential,
-        ),
-        as_json,
+    return lambda case, signer: actions.consent_grant(
+        case,
+        signer,
+        by=by,
+        scope=scope,
+        method=method,
+        given_at=_past(given_at) if given_at else None,
+        confidential=confidential,
     )
 
 
@@ -449,60 +398,36 @@ def consent_grant_cmd(
 @click.option("--reason", help="What they said.")
 @click.option("--at", "given_at", help="When, if not just now (1970..9998 UTC).")
 @_confidential
-@_writer
+@_writes()
 def consent_withdraw_cmd(
-    grant: int,
-    by: str,
-    method: str,
-    reason: str | None,
-    given_at: str | None,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    grant: int, by: str, method: str, reason: str | None, given_at: str | None, confidential: bool
+) -> Act:
     """Record that the customer withdrew the consent granted at entry GRANT."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    when = _past(given_at) if given_at else None
-    entry = actions.consent_withdraw(
+    return lambda case, signer: actions.consent_withdraw(
         case,
         signer,
         grant,
         by=by,
         method=method,
         reason=reason,
-        given_at=when,
+        given_at=_past(given_at) if given_at else None,
         confidential=confidential,
     )
-    _done(entry, as_json)
 
 
 @case_group.command("inform", short_help="Record a customer update (restarts update clock).")
 @click.argument("summary")
 @click.option("--channel", default="phone", show_default=True, help="phone, email, portal...")
 @_confidential
-@_writer
-def inform_cmd(
-    summary: str,
-    channel: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def inform_cmd(summary: str, channel: str, confidential: bool) -> Act:
     """Record that you updated the customer (restarts the update-cadence clock)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(
-        actions.inform(case, signer, channel=channel, summary=summary, confidential=confidential),
-        as_json,
+    return lambda case, signer: actions.inform(
+        case, signer, channel=channel, summary=summary, confidential=confidential
     )
 
 
@@ -520,26 +445,15 @@ def inform_cmd(
 @click.option("--impact", help="What the incident cost (downtime, data, users).")
 @click.option("--reason", default="", help="Anything else to say.")
 @_confidential
-@_writer
+@_writes()
 def resolve_cmd(
-    code: str,
-    solution: str,
-    outcome: str,
-    impact: str | None,
-    reason: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    code: str, solution: str, outcome: str, impact: str | None, reason: str, confidential: bool
+) -> Act:
     """Mark it resolved (stops the resolve clock); then ask the customer to confirm."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
     resolution = {"code": code, "solution": solution, "outcome": outcome, "impact": impact}
-    entry = actions.change_state(
+    return lambda case, signer: actions.change_state(
         case,
         signer,
         "resolved",
@@ -547,7 +461,6 @@ def resolve_cmd(
         resolution=resolution,
         confidential=confidential,
     )
-    _done(entry, as_json)
 
 
 @case_group.command("confirm", short_help="Record that the customer confirms the fix.")
@@ -556,24 +469,14 @@ def resolve_cmd(
 @click.option("--satisfaction", type=click.IntRange(1, 5), help="1 (unhappy) .. 5 (happy).")
 @click.option("--comment", help="What the customer said.")
 @_confidential
-@_writer
+@_writes()
 def confirm_cmd(
-    by: str,
-    channel: str,
-    satisfaction: int | None,
-    comment: str | None,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+    by: str, channel: str, satisfaction: int | None, comment: str | None, confidential: bool
+) -> Act:
     """The customer confirms the fix works (record their score and words if given)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    entry = actions.confirm(
+    return lambda case, signer: actions.confirm(
         case,
         signer,
         by=by,
@@ -582,7 +485,6 @@ def confirm_cmd(
         comment=comment,
         confidential=confidential,
     )
-    _done(entry, as_json)
 
 
 @case_group.command("close", short_help="Close a resolved incident (confirmed, or --auto).")
@@ -592,40 +494,23 @@ def confirm_cmd(
     help="No answer from the customer for the configured number of days: close anyway.",
 )
 @click.option("--reason", default="", help="Anything to add.")
-@_writer
-def close_cmd(
-    auto: bool,
-    reason: str,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def close_cmd(auto: bool, reason: str) -> Act:
     """Close a resolved incident after the customer confirmed (or --auto after N days)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
     why = reason or ("no answer: closed automatically" if auto else "customer confirmed")
-    _done(actions.close(case, signer, auto=auto, reason=why), as_json)
+    return lambda case, signer: actions.close(case, signer, auto=auto, reason=why)
 
 
 @case_group.command("reopen", short_help="It is back: resolved/closed -> in progress.")
 @click.option("--reason", required=True, help="Why: what the customer reports now.")
-@_writer
-def reopen_cmd(
-    reason: str,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def reopen_cmd(reason: str) -> Act:
     """The problem is back: resolved/closed -> in progress (the resolve clock runs again)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(actions.change_state(case, signer, "in_progress", reason=reason), as_json)
+    return lambda case, signer: actions.change_state(case, signer, "in_progress", reason=reason)
 
 
 @case_group.group("followup", cls=IrkitGroup, short_help="Schedule a follow-up, then mark it done.")
@@ -637,26 +522,13 @@ def followup_group() -> None:
 @click.option("--due", required=True, help="When: 2026-12-01T10:00+01:00, or +3d / +2h from now.")
 @click.option("--note", required=True, help="What to check.")
 @_confidential
-@_writer
-def followup_schedule_cmd(
-    due: str,
-    note: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def followup_schedule_cmd(due: str, note: str, confidential: bool) -> Act:
     """Schedule a follow-up (call the customer back, check the fix held)."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(
-        actions.followup_schedule(
-            case, signer, due=_now(due), note=note, confidential=confidential
-        ),
-        as_json,
+    return lambda case, signer: actions.followup_schedule(
+        case, signer, due=_now(due), note=note, confidential=confidential
     )
 
 
@@ -664,23 +536,13 @@ def followup_schedule_cmd(
 @click.argument("schedule", type=int)
 @click.option("--note", required=True, help="What came of it.")
 @_confidential
-@_writer
-def followup_done_cmd(
-    schedule: int,
-    note: str,
-    confidential: bool,
-    case_dir: Path | None,
-    key_path: Path | None,
-    passphrase_file: Path | None,
-    as_json: bool,
-) -> None:
+@_writes()
+def followup_done_cmd(schedule: int, note: str, confidential: bool) -> Act:
     """Mark the follow-up scheduled at entry SCHEDULE as done."""
     from irkit.incident import actions
 
-    case = open_case(case_dir)
-    signer = load_signer(key_path, passphrase_file)
-    _done(
-        actions.followup_done(case, signer, schedule, note=note, confidential=confidential), as_json
+    return lambda case, signer: actions.followup_done(
+        case, signer, schedule, note=note, confidential=confidential
     )
 
 

@@ -1,110 +1,16 @@
-"""The `irkit case show` dashboard: a JSON-able view of the fold, and its text rendering."""
+"""The `irkit case show` dashboard's text rendering; the document itself is built by
+irkit.incident.dashboard (it is what `--json` prints)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from irkit._cli._common import short_fp
-from irkit.formats.timefmt import format_utc
-from irkit.incident.lifecycle import Clocks, Incident
-from irkit.incident.sla import ClockReading, format_duration, seconds
-from irkit.record.case import CaseInfo
-from irkit.record.summary import percent, summarize
+from irkit.incident.sla import format_duration
+from irkit.record.summary import percent
 
-
-def _clock(r: ClockReading, zone: str | None) -> dict[str, Any]:
-    deadline_local = None
-    if r.deadline is not None and zone:
-        from zoneinfo import ZoneInfo
-
-        deadline_local = r.deadline.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
-    return {
-        "clock": r.name,
-        "status": r.status,
-        "warning": r.warn and r.status in ("running", "paused"),
-        "target_s": seconds(r.target),
-        "elapsed_s": seconds(r.elapsed),
-        "left_s": seconds(r.left),
-        "permille": r.permille,
-        "percent": round(100 * r.elapsed / r.target, 2) if r.target > timedelta(0) else None,
-        "deadline": format_utc(r.deadline) if r.deadline else None,
-        "deadline_local": deadline_local,
-        "stopped": format_utc(r.stopped) if r.stopped else None,
-    }
-
-
-def dashboard(
-    info: CaseInfo, inc: Incident, clocks: Clocks, now: datetime, names: dict[str, str]
-) -> dict[str, Any]:
-    def who(fp: str) -> str:
-        return names.get(fp, short_fp(fp))
-
-    settings = inc.settings
-    effective = inc.effective_settings
-    zone = None
-    calendar = None
-    target_name = None
-    if inc.priority is not None:
-        target = effective.priorities[str(inc.priority)]
-        target_name = target.name
-        zone = effective.calendars[target.calendar].zone
-        calendar = target.calendar
-    since = inc.periods[-1].start if inc.periods else None
-    return {
-        "case_id": info.case_id,
-        "title": info.title,
-        "now": format_utc(now),
-        "state": inc.state,
-        "since": format_utc(since) if since else None,
-        "pending_reason": inc.pending_reason,
-        "priority": inc.priority,
-        "priority_name": target_name,
-        "settings": settings.preset if settings else "itil3 (built-in default, UTC)",
-        "configured": settings is not None,
-        "fields": inc.fields,
-        "calendar": calendar,
-        "zone": zone,
-        "clocks": [_clock(r, zone) for r in clocks.customer],
-        "internal_clocks": [_clock(r, zone) for r in clocks.internal],
-        "missed_updates": clocks.missed_updates,
-        "escalations": [
-            {
-                "seq": e.seq,
-                "at": format_utc(e.at),
-                "by": who(e.actor),
-                **e.body,
-                "acknowledged": (
-                    {
-                        "seq": e.acknowledged[0],
-                        "at": format_utc(e.acknowledged[1]),
-                        "by": who(e.acknowledged[2]),
-                    }
-                    if e.acknowledged
-                    else None
-                ),
-            }
-            for e in inc.escalations
-        ],
-        "links": list(inc.links.values()),
-        "consents": list(inc.consents.values()),
-        "resolution": inc.resolution,
-        "confirmation": inc.confirmation[1] if inc.confirmation else None,
-        "closure": inc.closure,
-        "followups": list(inc.followups.values()),
-        "reopens": inc.reopens,
-        "history": [
-            {
-                "seq": e.seq,
-                "recorded": e.recorded,
-                "kind": e.kind,
-                "by": who(e.actor),
-                "summary": summarize(e),
-            }
-            for e in inc.history
-        ],
-        "problems": [{"seq": s, "code": c, "message": m} for s, c, m in inc.problems],
-    }
+if TYPE_CHECKING:
+    from irkit.incident.dashboard import ClockView, Dashboard
 
 
 def _dur(value: int) -> str:
@@ -120,7 +26,7 @@ def _t(value: object) -> str:
     return display(value) if isinstance(value, str) else str(value)
 
 
-def render(v: dict[str, Any]) -> list[str]:
+def render(v: Dashboard) -> list[str]:
     out = [f"{v['case_id']}: {v['title']}    (as at {_t(v['now'])})"]
     state = v["state"].replace("_", " ")
     if v["pending_reason"]:
@@ -141,8 +47,8 @@ def render(v: dict[str, Any]) -> list[str]:
         out.append(f"  assets     {', '.join(v['fields']['assets'])}")
     if v["clocks"]:
         out.append(f"SLA clocks (calendar {v['calendar']}, {v['zone']}; internal: tier targets)")
-        for c in v["clocks"] + v["internal_clocks"]:
-            out.append("  " + _clock_line(c))
+        for clock in v["clocks"] + v["internal_clocks"]:
+            out.append("  " + _clock_line(clock))
         if v["missed_updates"]:
             out.append(f"  customer updates missed: {v['missed_updates']}")
     elif v["configured"]:
@@ -204,7 +110,7 @@ def render(v: dict[str, Any]) -> list[str]:
     return out
 
 
-def _clock_line(c: dict[str, Any]) -> str:
+def _clock_line(c: ClockView) -> str:
     status = c["status"].upper() if c["status"] == "breached" else c["status"]
     if c["warning"] and c["status"] != "breached":
         status += " (WARNING)"

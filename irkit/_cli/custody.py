@@ -16,17 +16,11 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     passphrase_source,
+    print_entry,
     print_json,
     short_fp,
 )
 from irkit.errors import InputError
-from irkit.record.entry import Entry
-
-
-def _print_entry(entry: Entry) -> None:
-    from irkit.record.summary import summarize
-
-    echo(f"#{entry.seq} {entry.kind}: {summarize(entry)}")
 
 
 @click.group("custody", cls=IrkitGroup)
@@ -73,7 +67,7 @@ def release_cmd(
         location=location,
         method=method,
     )
-    _print_entry(entry)
+    print_entry(entry)
     receiver = case.roster().members[entry.body["to"]].name
     echo(
         f"transfer {entry.body['transfer']} is in transit until the receiver ({receiver}) runs "
@@ -102,7 +96,7 @@ def accept_cmd(
     )
     for c in entry.body["checks"]:
         echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
-    _print_entry(entry)
+    print_entry(entry)
 
 
 @custody_group.command("check")
@@ -121,7 +115,7 @@ def check_cmd(
     entry = custody.check(open_case(case_dir), load_signer(key_path, passphrase_file), items)
     for c in entry.body["checks"]:
         echo(f"{c['item']}: {'hash OK' if c['ok'] else 'CHECK FAILED: ' + c['note']}")
-    _print_entry(entry)
+    print_entry(entry)
 
 
 @custody_group.command("store")
@@ -139,7 +133,7 @@ def store_cmd(
     """Record that ITEMS you hold moved to another storage location."""
     from irkit.evidence import custody
 
-    _print_entry(
+    print_entry(
         custody.store(
             open_case(case_dir), load_signer(key_path, passphrase_file), items, location=location
         )
@@ -185,7 +179,7 @@ def _final(kind: str):  # type: ignore[no-untyped-def]
                     prompt=f"Passphrase of the witness key {witness_key}",
                 ),
             )
-        _print_entry(
+        print_entry(
             custody.finish(
                 open_case(case_dir),
                 load_signer(key_path, passphrase_file),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,11 +16,15 @@ from irkit._cli._common import (
     key_options,
     load_signer,
     open_case,
+    print_entry,
     print_json,
     tune_allocator,
 )
 from irkit.errors import InputError, ProblemsFound
 from irkit.record.summary import plural
+
+if TYPE_CHECKING:
+    from irkit.record.entry import Entry
 
 
 @click.group("evidence", cls=IrkitGroup)
@@ -82,17 +88,19 @@ def collect_cmd(
         confidential=confidential,
         source_host=source_host,
     )
-    if as_json:
-        print_json(entry.to_json())
-        return
+    print_entry(entry, as_json, _collected_lines(entry))
+
+
+def _collected_lines(entry: Entry) -> Iterator[str]:
+    """The items collected, then the count; what was skipped goes to stderr as it comes."""
     for item in entry.body["items"]:
-        echo(f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}")
+        yield f"{item['id']}  sha256:{item['sha256']}  {item['size']:>12,}  {item['path']}"
     for skip in entry.body.get("skipped", []):
         target = f" -> {skip['target']}" if skip.get("target") else ""
         echo(f"skipped {skip['what']}: {skip['path']}{target} (recorded, not collected)", err=True)
     skipped = len(entry.body.get("skipped", []))
     note = f", {plural(skipped, 'non-regular path')} recorded as skipped" if skipped else ""
-    echo(f"#{entry.seq} collected {plural(len(entry.body['items']), 'item')}{note}")
+    yield f"#{entry.seq} collected {plural(len(entry.body['items']), 'item')}{note}"
 
 
 @evidence_group.command("list")

@@ -17,6 +17,7 @@ from irkit._cli._common import (
     key_options,
     load_signer,
     open_case,
+    print_entry,
     print_json,
     safe,
 )
@@ -161,12 +162,9 @@ def note_add_cmd(
         confidential=confidential,
         extra=extra,
     )
-    if as_json:
-        print_json(entry.to_json())
-        return
     from irkit.formats.timefmt import display
 
-    click.echo(f"#{entry.seq} note recorded {display(entry.recorded)}")
+    print_entry(entry, as_json, [f"#{entry.seq} note recorded {display(entry.recorded)}"])
 
 
 def _template_note(
@@ -234,10 +232,7 @@ def note_witness_cmd(
     case = open_case(case_dir)
     signer = load_signer(key_path, passphrase_file)
     entry = witness_note(case, signer, seq, statement=statement)
-    if as_json:
-        print_json(entry.to_json())
-        return
-    click.echo(f"#{entry.seq} witnessed note #{seq}")
+    print_entry(entry, as_json, [f"#{entry.seq} witnessed note #{seq}"])
 
 
 @note_group.command("correct", short_help="Correct a note (a new entry; the original stays).")
@@ -283,12 +278,9 @@ def note_correct_cmd(
     entry = correct_note(
         case, signer, seq, _note_text(text), reason=reason, event_time=when, attach=attach
     )
-    if as_json:
-        print_json(entry.to_json())
-        return
     target = entry.body["corrects"]
     latest = "" if target == seq else f" (the latest version of #{seq}, already corrected)"
-    click.echo(f"#{entry.seq} corrects #{target}{latest}")
+    print_entry(entry, as_json, [f"#{entry.seq} corrects #{target}{latest}"])
 
 
 def _filter_options(func: Any) -> Any:

@@ -26,7 +26,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    KeepTogether,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -484,6 +483,127 @@ def _plain(
     return tables
 
 
+# (font, size, leading) of `_Grid` columns, as `_plain` and `kv_plain` set them
+_SMALL7 = (FONT, 7.0, 8.6)
+_SMALL6 = (FONT, 6.2, 8.0)
+_KV_KEY = (FONT_BOLD, 7.5, 9.2)
+_KV_VALUE = (FONT, 7.5, 9.2)
+
+
+class _Grid(Flowable):  # type: ignore[misc]
+    """A table of plain-string cells drawn straight onto the canvas: a custody report has
+    four tables per item, and reportlab's Table spent most of the report's time building,
+    styling and drawing them cell by cell. Rows are measured once (lines x leading), split
+    between pages at row boundaries (the header row repeated), and the text of each table
+    goes into one PDF text object; a line of text already set in the same font is reused
+    (the encoding of the same glyphs never changes within one document)."""
+
+    HEAD = (FONT_BOLD, 7.5, 9.0)
+
+    def __init__(
+        self,
+        head: list[str] | None,
+        rows: list[list[str]],
+        widths: list[float],
+        fonts: list[tuple[str, float, float]],
+        *,
+        kv: bool = False,
+    ) -> None:
+        super().__init__()
+        self.head = head
+        self.rows = rows
+        self.widths = widths
+        self.fonts = fonts
+        self.kv = kv  # kv: reportlab's default padding, a rule below each row; else a grid
+        self.pad = (6.0, 3.0, 3.0) if kv else (2.5, 1.5, 2.0)  # left/right, top, bottom
+        self.head_h = self._row_height(head, [self.HEAD] * len(widths)) if head else 0.0
+        self.heights = [self._row_height(r, fonts) for r in rows]
+
+    def _row_height(self, row: list[str], fonts: list[tuple[str, float, float]]) -> float:
+        lines = max((cell.count("\n") + 1) * f[2] for cell, f in zip(row, fonts, strict=True))
+        return float(lines + self.pad[1] + self.pad[2])
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = sum(self.widths)
+        self.height = self.head_h + sum(self.heights)
+        return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        used, fit = self.head_h, 0
+        for h in self.heights:
+            if used + h > avail_height:
+                break
+            used, fit = used + h, fit + 1
+        if fit == 0 or fit == len(self.rows):
+            return []
+        return [
+            _Grid(self.head, self.rows[:fit], self.widths, self.fonts, kv=self.kv),
+            _Grid(self.head, self.rows[fit:], self.widths, self.fonts, kv=self.kv),
+        ]
+
+    def draw(self) -> None:
+        canv = self.canv
+        cache: dict[tuple[str, float, str], str] = canv.__dict__.setdefault("_irkit_text", {})
+        rows: list[tuple[list[str], list[tuple[str, float, float]], float]] = []
+        if self.head:
+            rows.append((self.head, [self.HEAD] * len(self.widths), self.head_h))
+        rows += list(zip(self.rows, [self.fonts] * len(self.rows), self.heights, strict=True))
+        xs = [0.0]
+        for w in self.widths:
+            xs.append(xs[-1] + w)
+        canv.saveState()
+        if self.head:
+            canv.setFillColor(colors.HexColor("#dde3ea"))
+            canv.rect(0, self.height - self.head_h, self.width, self.head_h, stroke=0, fill=1)
+            canv.setFillColor(colors.black)
+        text = canv.beginText()
+        code = text._code
+        top = self.height
+        tops = []
+        for cells, fonts, h in rows:
+            tops.append(top)
+            for x, cell, (font, size, lead) in zip(xs, cells, fonts, strict=False):
+                y = top - self.pad[1] - size
+                text.setFont(font, size, lead)
+                for line in cell.split("\n"):
+                    if line:
+                        text.setTextOrigin(x + self.pad[0], y)
+                        key = (font, size, line)
+                        done = cache.get(key)
+                        if done is None:
+                            done = cache[key] = text._formatText(line)
+                        code.append(done)
+                    y -= lead
+            top -= h
+        canv.drawText(text)
+        canv.setLineWidth(0.25)
+        if self.kv:
+            canv.setStrokeColor(colors.HexColor("#c8ced6"))
+            for t in [*tops[1:], top]:
+                canv.line(0, t, self.width, t)
+        else:
+            canv.setStrokeColor(colors.HexColor("#9aa5b1"))
+            for t in [*tops, top]:
+                canv.line(0, t, self.width, t)
+            for x in xs:
+                canv.line(x, self.height, x, 0)
+        canv.restoreState()
+
+
+def _grid(
+    head: list[str] | None,
+    rows: list[list[str]],
+    widths: list[float],
+    fonts: list[tuple[str, float, float]],
+    *,
+    kv: bool = False,
+) -> _Grid:
+    """`_plain` (or `kv_plain`) as one `_Grid`; tall cells continue in further rows."""
+    pad = _KV_PAD if kv else _PAD
+    header = [_fit_bold(h, w) for h, w in zip(head, widths, strict=True)] if head else None
+    return _Grid(header, _split_tall(rows, widths, pad), widths, fonts, kv=kv)
+
+
 def _qr(text: str, side: float) -> Drawing:
     """A QR code of `text`, `side` points square (reportlab's own barcode widget)."""
     qr = QrCodeWidget(text, barLevel="M")
@@ -579,6 +699,12 @@ class _Builder:
         if add:
             self.story.append(table)
         return table
+
+    def kv_grid(self, pairs: list[tuple[str, str]]) -> None:
+        """`kv_plain` as a `_Grid`: for the forms repeated thousands of times."""
+        value_width = WIDTH - 38 * mm
+        rows = [[_fit(k, 38 * mm, 7.5), _fit(v, value_width, 7.5)] for k, v in pairs]
+        self.story.append(_grid(None, rows, [38 * mm, value_width], [_KV_KEY, _KV_VALUE], kv=True))
 
     def kv_plain(self, pairs: list[tuple[str, str]]) -> None:
         """`kv` with plain-string cells: for forms repeated thousands of times."""
@@ -1036,7 +1162,7 @@ class _Builder:
             start = len(self.story)
             title = f"{e.id} — {_headline(e.description)}" if e.description else e.id
             self.h3(title, listed=listed)
-            self.kv_plain(
+            self.kv_grid(
                 [
                     ("Item", e.id),
                     ("Description", e.description or "not recorded"),
@@ -1068,15 +1194,14 @@ class _Builder:
                 ]
                 for s in form.handlers
             ]
-            handlers = _plain(
-                ["Handled by (name)", "Title (role)", "Phone", "Key fingerprint"],
-                people,
-                [40 * mm, 24 * mm, 22 * mm, WIDTH - 86 * mm],
-                self.st,
+            self.story.append(
+                _grid(
+                    ["Handled by (name)", "Title (role)", "Phone", "Key fingerprint"],
+                    people,
+                    [40 * mm, 24 * mm, 22 * mm, WIDTH - 86 * mm],
+                    [_SMALL7, _SMALL7, _SMALL7, _SMALL6],
+                )
             )
-            for t in handlers:
-                t.setStyle(TableStyle([("FONT", (3, 1), (3, -1), FONT, 6.2, 8)]))
-            self.story += handlers
             self.story.append(Spacer(0, 1.5 * mm))
             note_width = WIDTH - 130 * mm
             rows = [
@@ -1093,29 +1218,21 @@ class _Builder:
                 ]
                 for v in form.events
             ]
-            events = _plain(
-                [
-                    "Time",
-                    "Step",
-                    "From",
-                    "To",
-                    "Purpose / location / condition",
-                    "Signature, signer key",
-                ],
-                rows,
-                [38 * mm, 14 * mm, 24 * mm, 24 * mm, note_width, 30 * mm],
-                self.st,
-            )
-            for t in events:
-                t.setStyle(
-                    TableStyle(
-                        [
-                            ("FONT", (0, 1), (0, -1), FONT, 6.2, 8),
-                            ("FONT", (5, 1), (5, -1), FONT, 6.2, 8),
-                        ]
-                    )
+            self.story.append(
+                _grid(
+                    [
+                        "Time",
+                        "Step",
+                        "From",
+                        "To",
+                        "Purpose / location / condition",
+                        "Signature, signer key",
+                    ],
+                    rows,
+                    [38 * mm, 14 * mm, 24 * mm, 24 * mm, note_width, 30 * mm],
+                    [_SMALL6, _SMALL7, _SMALL7, _SMALL7, _SMALL7, _SMALL6],
                 )
-            self.story += events
+            )
             self.story.append(Spacer(0, 1.5 * mm))
             if form.problems:
                 verdict = "PROBLEMS: " + "; ".join(form.problems)
@@ -1124,7 +1241,7 @@ class _Builder:
                     f"custody chain verified: {len(form.events)} events, every signature valid, "
                     "every step allowed by the custody rules, every recorded re-hash matched"
                 )
-            self.kv_plain(
+            self.kv_grid(
                 [
                     ("Verification", verdict),
                     ("Current status", form.status),
@@ -1136,7 +1253,9 @@ class _Builder:
                 ]
             )
             if len(form.events) > 1:
-                self.story.append(KeepTogether([Spacer(0, 2 * mm), custody_chain(form, WIDTH)]))
+                # a fixed-height figure moves to the next page whole by itself: no
+                # KeepTogether, which copies and lays out its content once more
+                self.story += [Spacer(0, 2 * mm), custody_chain(form, WIDTH)]
             # one form per page, as paper custody forms are (a long chain flows on); a page
             # break is also far cheaper than KeepTogether, which lays each form out twice
             self.story.insert(start, PageBreak())

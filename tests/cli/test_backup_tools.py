@@ -3,6 +3,7 @@ corrupted), and `--restore-cmd` with endless output, children left behind and ty
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from irkit.backup import checks, testrestore, tools
+from irkit.backup import manifest as backupmanifest
 from irkit.errors import InputError
 from irkit.record.case import Case
 
@@ -90,8 +92,8 @@ def test_restic_snapshot_of_an_absolute_path_passes_and_is_identified(
     assert entry.body["snapshot"] == tool["snapshot"]
     assert entry.body["tool"] == f"restic {tool['version']}"
     # the identity recorded is the restored data's, not a digest of the whole repository
-    restored = testrestore.backupmanifest.render(testrestore.backupmanifest.scan(src))
-    assert entry.body["artifact_sha256"] == testrestore.hashlib.sha256(restored).hexdigest()
+    restored = backupmanifest.render(backupmanifest.scan(src))
+    assert entry.body["artifact_sha256"] == hashlib.sha256(restored).hexdigest()
 
 
 def test_restic_corrupted_repository_fails_with_the_tools_words(
@@ -252,9 +254,7 @@ def test_restore_cmd_recorded_and_not_hashing_the_artifact(tmp_path: Path) -> No
     assert got.command["exit_code"] == 0
     assert (
         got.artifact_sha256
-        == testrestore.hashlib.sha256(
-            testrestore.backupmanifest.render(testrestore.backupmanifest.scan(src))
-        ).hexdigest()
+        == hashlib.sha256(backupmanifest.render(backupmanifest.scan(src))).hexdigest()
     )  # the restored data's manifest digest, not the artifact's bytes
 
 

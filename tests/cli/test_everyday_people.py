@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from irkit.formats import ed25519
 from irkit.record import keyfiles
@@ -24,7 +25,7 @@ def _collect(irkit: Runner, key: Path, case: Case, tmp_path: Path, name: str = "
     assert r.exit_code == 0, r.output
 
 
-def _release(irkit: Runner, key: Path, case: Case, to: str, item: str = "E-0001") -> object:
+def _release(irkit: Runner, key: Path, case: Case, to: str, item: str = "E-0001") -> Result:
     return irkit(
         "custody", "release", item, "--to", to, "--purpose", "lab", key=key, case=case.root
     )
@@ -59,8 +60,8 @@ def test_release_to_takes_a_member_as_people_name_them(
     )
     _collect(irkit, key_files.alice, case, tmp_path)
     r = _release(irkit, key_files.alice, case, to)
-    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
-    assert "until the receiver (Bob) runs" in r.output  # type: ignore[attr-defined]
+    assert r.exit_code == 0, r.output
+    assert "until the receiver (Bob) runs" in r.output
     entry = json.loads(irkit("log", "--json", case=case.root).output)[-1]
     assert entry["kind"] == "custody.released" and entry["body"]["to"] == bob.fingerprint
 
@@ -71,12 +72,12 @@ def test_release_to_unknown_or_short_lists_the_members(
     _collect(irkit, key_files.alice, case, tmp_path)
     before = case.journal_path.read_bytes()
     r = _release(irkit, key_files.alice, case, "Bob Example")
-    err = r.stderr  # type: ignore[attr-defined]
-    assert r.exit_code == 2  # type: ignore[attr-defined]
+    err = r.stderr
+    assert r.exit_code == 2
     assert "'Bob Example' is not a member of this case" in err
     assert f"Bob [{bob.fingerprint[:24]}]" in err and "Alice" in err
     r = _release(irkit, key_files.alice, case, bob.fingerprint.removeprefix("ed25519:")[:6])
-    assert r.exit_code == 2 and "at least 8 hex digits" in r.stderr  # type: ignore[attr-defined]
+    assert r.exit_code == 2 and "at least 8 hex digits" in r.stderr
     assert case.journal_path.read_bytes() == before
 
 
@@ -118,7 +119,7 @@ def test_member_remove_by_name_and_refused_while_holding_evidence(
     irkit: Runner, key_files: KeyFiles, case: Case, bob: ed25519.Signer, tmp_path: Path
 ) -> None:
     _collect(irkit, key_files.alice, case, tmp_path)
-    assert _release(irkit, key_files.alice, case, "Bob").exit_code == 0  # type: ignore[attr-defined]
+    assert _release(irkit, key_files.alice, case, "Bob").exit_code == 0
     before = case.journal_path.read_bytes()
     # in transit to Bob: removing him would orphan E-0001
     r = irkit("member", "remove", "Bob", "--reason", "left", key=key_files.alice, case=case.root)
@@ -131,7 +132,7 @@ def test_member_remove_by_name_and_refused_while_holding_evidence(
     assert case.journal_path.read_bytes() != before  # the accept only
     # Bob hands it back; now he may go, named by his 8-digit prefix
     r = _release(irkit, key_files.bob, case, "Alice")
-    assert r.exit_code == 0  # type: ignore[attr-defined]
+    assert r.exit_code == 0
     assert irkit("custody", "accept", "T-0002", key=key_files.alice, case=case.root).exit_code == 0
     prefix = bob.fingerprint.removeprefix("ed25519:")[:8]
     r = irkit("member", "remove", prefix, "--reason", "left", key=key_files.alice, case=case.root)

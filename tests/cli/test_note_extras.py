@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,15 +16,15 @@ from tests.conftest import KeyFiles, Runner
 from tests.helpers import lines, verify
 
 
-def _entry(output: str) -> dict[str, object]:
-    data: dict[str, object] = json.loads(output)
+def _entry(output: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(output)
     return data
 
 
 def test_plain_note_body_is_unchanged(irkit: Runner, case: Case, key_files: KeyFiles) -> None:
     out = irkit("note", "add", "plain", "--json", key=key_files.alice, case=case.root)
     body = _entry(out.output)["body"]
-    assert sorted(body) == ["attachments", "confidential", "tags", "text"]  # type: ignore[arg-type]
+    assert sorted(body) == ["attachments", "confidential", "tags", "text"]
 
 
 def test_link_and_star(irkit: Runner, case: Case, key_files: KeyFiles, tmp_path: Path) -> None:
@@ -48,7 +49,7 @@ def test_link_and_star(irkit: Runner, case: Case, key_files: KeyFiles, tmp_path:
     )
     assert out.exit_code == 0, out.output
     body = _entry(out.output)["body"]
-    assert body["links"] == ["E-0001", "E-0002"] and body["starred"] is True  # type: ignore[index]
+    assert body["links"] == ["E-0001", "E-0002"] and body["starred"] is True
     bad = irkit("note", "add", "x", "--link", "../etc", key=key_files.alice, case=case.root)
     assert bad.exit_code == 2 and "not an evidence item id" in bad.output
     timeline = irkit("timeline", case=case.root).output
@@ -110,11 +111,11 @@ def test_template_from_file(irkit: Runner, case: Case, key_files: KeyFiles, tmp_
     )
     assert out.exit_code == 0, out.output
     body = _entry(out.output)["body"]
-    assert body["template"] == "first-response"  # type: ignore[index]
-    fields = {f["name"]: f["value"] for f in body["fields"]}  # type: ignore[index]
+    assert body["template"] == "first-response"
+    fields = {f["name"]: f["value"] for f in body["fields"]}
     assert fields["memory"] == "winpmem image, E-0003" and fields["registers-cache"] == ""
-    assert "rfc3227" in body["tags"]  # type: ignore[index]
-    assert "2. Routing table, ARP cache" in body["text"]  # type: ignore[index]
+    assert "rfc3227" in body["tags"]
+    assert "2. Routing table, ARP cache" in body["text"]
     missing = tmp_path / "missing.txt"
     missing.write_text("system: web-01\n", encoding="utf-8")
     bad = irkit(

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from conftest import KeyFiles, Runner
-
 from irkit.record.case import Case
+from tests.conftest import KeyFiles, Runner
 
 
 def _setup(case: Case, irkit: Runner, key_files: KeyFiles) -> Path:

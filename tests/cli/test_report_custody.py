@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Runner
 from pypdf import PdfReader
 
 from irkit.evidence import custody
@@ -21,6 +20,7 @@ from irkit.evidence.collect import inventory
 from irkit.record.case import Case
 from irkit.record.summary import names_from
 from irkit.report.model import build, human_time
+from tests.conftest import Runner
 
 
 def _flat(pdf: bytes) -> str:

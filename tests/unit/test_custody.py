@@ -83,7 +83,12 @@ def test_forgeries_are_flagged(
     def raw(signer: ed25519.Signer, kind: str, body: dict[str, object]) -> int:
         return held.append(signer, kind, body).seq
 
-    release = {"transfer": "T-0001", "items": ["E-0001"], "to": bob.fingerprint, "purpose": "lab"}
+    release: dict[str, object] = {
+        "transfer": "T-0001",
+        "items": ["E-0001"],
+        "to": bob.fingerprint,
+        "purpose": "lab",
+    }
     if forgery == "non-custodian":
         seq = raw(bob, "custody.released", dict(release, to=alice.fingerprint))
     elif forgery == "wrong-receiver":

@@ -17,6 +17,7 @@ from irkit.formats import ed25519
 from irkit.record.case import Case
 from irkit.record.journal import scan_bytes
 from irkit.record.repair import repair
+from tests.conftest import KeyFiles
 from tests.helpers import problems, verify
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,9 +156,11 @@ def test_repair_completes_an_entry_that_lost_only_its_newline(
     assert verify(case.root).ok
 
 
-def test_four_processes_append_concurrently(case: Case, key_files: object, tmp_path: Path) -> None:
+def test_four_processes_append_concurrently(
+    case: Case, key_files: KeyFiles, tmp_path: Path
+) -> None:
     script = _appender(tmp_path)
-    keys_ = key_files  # type: ignore[assignment]
+    keys_ = key_files
     env = dict(os.environ)
     procs = [
         subprocess.Popen(

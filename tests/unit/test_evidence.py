@@ -221,9 +221,18 @@ def test_a_folder_costs_one_sync_not_one_per_file(
         (folder / f"f{i:02d}.log").write_text(f"line {i}\n")
     synced: list[int] = []
     real_fsync, real_syncfs = os.fsync, store._syncfs
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
     calls: list[Path] = []
-    monkeypatch.setattr(store, "_syncfs", lambda p: calls.append(p) or real_syncfs(p))
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    def syncfs(p: Path) -> bool:
+        calls.append(p)
+        return real_syncfs(p)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(store, "_syncfs", syncfs)
     e = collect(case, bob, [folder])
     assert len(e.body["items"]) == 60
     assert len(calls) == 1
@@ -242,7 +251,12 @@ def test_without_syncfs_each_copy_is_fsynced(
         (folder / f"f{i}.log").write_text(f"line {i}\n")
     synced: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(store, "_syncfs", lambda p: False)
     collect(case, bob, [folder])
     assert len(synced) >= 5

@@ -11,7 +11,7 @@ from irkit.errors import InputError, NotAuthorizedError
 from irkit.formats.ed25519 import Signer
 from irkit.incident import actions, lifecycle
 from irkit.incident.settings import settings_from_toml
-from irkit.incident.sla import seconds
+from irkit.incident.sla import ClockReading, seconds
 from irkit.record.case import Case, add_member, init_case
 from irkit.record.entry import build_line
 from irkit.record.journal import entry_hash
@@ -62,7 +62,7 @@ def step(case: Case, clock: SetClock, at: str, action: str, signer: Signer, **kw
         actions.inform(case, signer, clock=clock, **kw)  # type: ignore[arg-type]
 
 
-def readings(case: Case, now: str) -> dict[str, lifecycle.ClockReading]:
+def readings(case: Case, now: str) -> dict[str, ClockReading]:
     inc = lifecycle.fold(case.read_entries().entries)
     found = lifecycle.clocks(inc, z(now))
     return {r.name: r for r in found.customer + found.internal}

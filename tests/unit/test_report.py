@@ -16,6 +16,7 @@ from irkit.notes.notes import add_note, correct_note, witness_note
 from irkit.record.case import Case
 from irkit.report import export
 from irkit.report.model import build, human_time, withheld
+from tests.conftest import FixedClock
 from tests.helpers import qpdf_decompressed
 
 SECRET = "Suspect password is hunter2-Zebra"
@@ -27,12 +28,12 @@ NOTES = [
 
 
 @pytest.fixture
-def filled(case: Case, alice: Signer, bob: Signer, clock: object) -> Case:
-    first = add_note(case, alice, NOTES[0], clock=clock)  # type: ignore[arg-type]
-    add_note(case, bob, NOTES[1], clock=clock)  # type: ignore[arg-type]
-    add_note(case, alice, NOTES[2], clock=clock)  # type: ignore[arg-type]
-    secret = add_note(case, bob, SECRET, confidential=True, clock=clock)  # type: ignore[arg-type]
-    correct_note(case, bob, secret.seq, SECRET + " (typo fixed)", reason="typo", clock=clock)  # type: ignore[arg-type]
+def filled(case: Case, alice: Signer, bob: Signer, clock: FixedClock) -> Case:
+    first = add_note(case, alice, NOTES[0], clock=clock)
+    add_note(case, bob, NOTES[1], clock=clock)
+    add_note(case, alice, NOTES[2], clock=clock)
+    secret = add_note(case, bob, SECRET, confidential=True, clock=clock)
+    correct_note(case, bob, secret.seq, SECRET + " (typo fixed)", reason="typo", clock=clock)
     correct_note(
         case,
         alice,
@@ -40,8 +41,8 @@ def filled(case: Case, alice: Signer, bob: Signer, clock: object) -> Case:
         "Café owner Zoë saw the lights go out",
         reason="precise",
         clock=clock,
-    )  # type: ignore[arg-type]
-    witness_note(case, bob, first.seq, statement="I was there", clock=clock)  # type: ignore[arg-type]
+    )
+    witness_note(case, bob, first.seq, statement="I was there", clock=clock)
     return case
 
 
@@ -70,8 +71,8 @@ def test_report_shows_case_notes_authors_times_and_pages(filled: Case) -> None:
     for signer in model.signers:
         assert signer.fingerprint in flat  # wrapped inside its cell, still copyable
     assert model.root_hex in flat
-    for note in NOTES:  # accents, Cyrillic, Greek survive through the embedded font
-        assert _squash(note) in flat
+    for text_ in NOTES:  # accents, Cyrillic, Greek survive through the embedded font
+        assert _squash(text_) in flat
     assert b"DejaVuSans" in pdf
     meta = PdfReader(io.BytesIO(pdf)).metadata
     assert meta is not None and "TEST-1" in (meta.title or "") and meta.author
@@ -123,10 +124,10 @@ def test_qpdf_check_passes(filled: Case, tmp_path: Path) -> None:
 
 
 def test_long_timeline_splits_into_tables_with_header_on_each_page(
-    case: Case, alice: Signer, clock: object
+    case: Case, alice: Signer, clock: FixedClock
 ) -> None:
     for i in range(120):
-        add_note(case, alice, f"step {i}", clock=clock)  # type: ignore[arg-type]
+        add_note(case, alice, f"step {i}", clock=clock)
     pdf = export.render(case.read_entries().entries, "incident", False)
     reader = PdfReader(io.BytesIO(pdf))
     pages = [p.extract_text() for p in reader.pages]
@@ -137,14 +138,14 @@ def test_long_timeline_splits_into_tables_with_header_on_each_page(
 
 
 def test_verify_checks_the_root_a_report_entry_names(
-    case: Case, alice: Signer, clock: object
+    case: Case, alice: Signer, clock: FixedClock
 ) -> None:
     from irkit.audit.verify import verify_case
 
     done = export.export(case, alice, "incident", False, case.root.parent / "r.pdf", clock=clock)
     assert verify_case(case.root).ok
     body = dict(done.entry.body, checkpoint_root="00" * 32)
-    case.append(alice, "report.exported", body, clock=clock)  # type: ignore[arg-type]
+    case.append(alice, "report.exported", body, clock=clock)
     report = verify_case(case.root)
     assert not report.ok
     assert any(p.code == "report-root" for p in report.problems)

@@ -323,7 +323,8 @@ def test_an_older_confidential_note_without_salt_renders_withheld(
     from irkit.record.journal import entry_hash
 
     lines = case.journal_path.read_bytes().splitlines()
-    body = {"text": "Old secret: Ms Smith (web team lead)", "confidential": True}
+    text = "Old secret: Ms Smith (web team lead)"
+    body = {"text": text, "confidential": True}
     line = build_line(
         alice,
         seq=len(lines),
@@ -339,7 +340,7 @@ def test_an_older_confidential_note_without_salt_renders_withheld(
     assert "salt" not in entries[-1].body
     pdf = export.render(entries, "incident", redact=True)
     raw = qpdf_decompressed(pdf, tmp_path) + pdf
-    digest = hashlib.sha256(body["text"].encode()).hexdigest()
+    digest = hashlib.sha256(text.encode()).hexdigest()
     assert b"Smith" not in raw and digest.encode() not in raw
     assert "olderentrywithoutsalt:nodigestshown" in _text(pdf)
     assert "Smith" in _text(export.render(entries, "incident", redact=False))

@@ -47,21 +47,21 @@ def _pages(pdf: bytes) -> list[str]:
 
 
 @pytest.fixture
-def rich(case: Case, alice: Signer, bob: Signer, clock: object, tmp_path: Path) -> Case:
+def rich(case: Case, alice: Signer, bob: Signer, clock: FixedClock, tmp_path: Path) -> Case:
     """Notes (one confidential lesson), three items, transfers (one in transit), a resolved
     and confirmed incident with a follow-up, and a PASS and a FAIL backup verification."""
     ck = clock
-    add_note(case, alice, "Call from the web team", tags=["triage"], clock=ck)  # type: ignore[arg-type]
-    add_note(case, bob, "Cron job fetched a remote script", tags=["root-cause"], clock=ck)  # type: ignore[arg-type]
-    add_note(case, bob, SECRET, tags=["lessons-learned"], confidential=True, clock=ck)  # type: ignore[arg-type]
-    add_note(case, alice, LESSON, tags=["lessons-learned"], clock=ck)  # type: ignore[arg-type]
+    add_note(case, alice, "Call from the web team", tags=["triage"], clock=ck)
+    add_note(case, bob, "Cron job fetched a remote script", tags=["root-cause"], clock=ck)
+    add_note(case, bob, SECRET, tags=["lessons-learned"], confidential=True, clock=ck)
+    add_note(case, alice, LESSON, tags=["lessons-learned"], clock=ck)
     src = tmp_path / "seized"
     src.mkdir()
     for i, text in enumerate(["auth log", "crontab", "bash history"]):
         (src / f"f{i}.txt").write_text(f"{text}\n" * (i + 1))
     collected = collect(
         case, alice, [src], description="files from web-01", location="rack 4", md5=True, clock=ck
-    )  # type: ignore[arg-type]
+    )
     ids = [i["id"] for i in collected.body["items"]]
     t1 = custody.release(
         case,
@@ -71,30 +71,30 @@ def rich(case: Case, alice: Signer, bob: Signer, clock: object, tmp_path: Path) 
         purpose="lab analysis",
         location="site office",
         clock=ck,
-    )  # type: ignore[arg-type]
-    custody.accept(case, bob, t1.body["transfer"], condition="seal intact", clock=ck)  # type: ignore[arg-type]
-    custody.store(case, bob, ids[:1], location="locker 2", clock=ck)  # type: ignore[arg-type]
-    custody.release(case, bob, ids[1:2], to=alice.fingerprint, purpose="court copy", clock=ck)  # type: ignore[arg-type]
-    actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)  # type: ignore[arg-type]
-    actions.set_field(case, alice, "impact", "2", reason="one server", clock=ck)  # type: ignore[arg-type]
-    actions.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)  # type: ignore[arg-type]
-    actions.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)  # type: ignore[arg-type]
-    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)  # type: ignore[arg-type]
+    )
+    custody.accept(case, bob, t1.body["transfer"], condition="seal intact", clock=ck)
+    custody.store(case, bob, ids[:1], location="locker 2", clock=ck)
+    custody.release(case, bob, ids[1:2], to=alice.fingerprint, purpose="court copy", clock=ck)
+    actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk", clock=ck)
+    actions.set_field(case, alice, "impact", "2", reason="one server", clock=ck)
+    actions.set_field(case, alice, "urgency", "1", reason="public site", clock=ck)
+    actions.set_field(case, alice, "assignee", "Bob", reason="on site", clock=ck)
+    actions.change_state(case, bob, "in_progress", reason="on it", clock=ck)
     actions.link(
         case, bob, "known-error", "KE-17", reason="seen before", workaround="disable cron", clock=ck
-    )  # type: ignore[arg-type]
+    )
     resolution = {
         "code": "MALWARE-REMOVED",
         "solution": "removed the cron entry",
         "outcome": "true-positive",
     }
-    actions.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)  # type: ignore[arg-type]
+    actions.change_state(case, bob, "resolved", reason="fixed", resolution=resolution, clock=ck)
     actions.confirm(
         case, alice, by="Ms Smith", channel="phone", satisfaction=5, comment="thanks", clock=ck
-    )  # type: ignore[arg-type]
+    )
     actions.followup_schedule(
         case, alice, due=datetime(2026, 2, 1, 9, tzinfo=UTC), note="review cron policy", clock=ck
-    )  # type: ignore[arg-type]
+    )
     good, bad = tmp_path / "good", tmp_path / "bad"
     testrestore.build_five_databases(good)
     testrestore.build_five_databases(bad, empty="payroll")
@@ -186,7 +186,8 @@ def test_contents_page_numbers_point_at_the_headings(rich: Case, template: str) 
         if isinstance(entry, list):
             continue
         if entry.title in by_title:
-            assert reader.get_destination_page_number(entry) + 1 == by_title[entry.title]
+            page = reader.get_destination_page_number(entry)
+            assert page is not None and page + 1 == by_title[entry.title]
 
 
 def test_custody_forms_show_every_event_and_the_verification(rich: Case) -> None:

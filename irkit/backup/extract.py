@@ -668,7 +668,8 @@ class PipelinedStream:
             pending = b""
             while not self._stop.is_set():
                 if self._hash_only.is_set():
-                    while chunk := self._raw.read(_CHUNK):
+                    # a stop (SIGTERM, an error) ends this too: a 20 GB rest is not read out
+                    while not self._stop.is_set() and (chunk := self._raw.read(_CHUNK)):
                         self.hash.update(chunk)
                     break
                 chunk = self._raw.read(_CHUNK)

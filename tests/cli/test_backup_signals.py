@@ -90,3 +90,38 @@ def test_signal_cleans_up_the_cluster_and_scratch(
     assert b"Traceback" not in err
     assert not _alive(server), "the throwaway PostgreSQL server is still running"
     assert leftovers == []  # cluster data directory and restored tree removed
+
+
+def test_sigterm_stops_hashing_a_large_artifact_at_once(tmp_path: Path) -> None:
+    """A stop must not wait for the rest of a big artifact to be read and hashed (a cron
+    `timeout` waited 45 s for 20 GB of a refused file)."""
+    big = tmp_path / "big.img"
+    with big.open("wb") as fh:
+        fh.truncate(64 << 30)  # sparse: reads as zeros, costs no disk
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_text("a")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRKIT_")}
+    env["IRKIT_HOME"] = str(tmp_path / "home")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "irkit", "backup", "verify", str(big), "--source", str(src)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not any(scratch.iterdir()) and time.monotonic() < deadline:  # restoring has begun
+        time.sleep(0.1)
+    time.sleep(2)
+    assert proc.poll() is None, "finished before the signal: make the artifact larger"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=20)
+    finally:
+        proc.kill()
+    assert code == 143
+    assert list(scratch.iterdir()) == []  # and the scratch space went with it

@@ -24,6 +24,15 @@ def current(case: Case) -> Incident:
     return lifecycle.fold(case.read_entries().entries)
 
 
+def _append(
+    case: Case, signer: Signer, kind: str, body: dict[str, Any], inc: Incident, clock: Clock
+) -> Entry:
+    """Append an action judged against `inc`: refused only if the incident changed since."""
+    return case.append(
+        signer, kind, body, clock=clock, after=inc.last_seq, rebase=_unless_incident_changed(body)
+    )
+
+
 def _unless_incident_changed(body: dict[str, Any]) -> Rebase:
     """The action was judged against the incident as folded; entries of other kinds (a note,
     a collection) appended meanwhile do not change that judgement, an `incident.*` one may."""
@@ -81,14 +90,7 @@ def change_state(
         raise InputError(f"refused: {why}; nothing was written")
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.state",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.state", body, inc, clock)
 
 
 def close(
@@ -170,16 +172,7 @@ def set_field(
         body.update(who)
     if confidential:
         body["confidential"] = True
-    out = [
-        case.append(
-            signer,
-            "incident.field",
-            body,
-            clock=clock,
-            after=inc.last_seq,
-            rebase=_unless_incident_changed(body),
-        )
-    ]
+    out = [_append(case, signer, "incident.field", body, inc, clock)]
     if name == "assignee" and inc.state == "new":
         out.append(change_state(case, signer, "assigned", reason=f"assigned to {new}", clock=clock))
     return out
@@ -228,14 +221,7 @@ def link(
         body["workaround"] = workaround
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.linked",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.linked", body, inc, clock)
 
 
 def escalate(
@@ -273,14 +259,7 @@ def escalate(
         body["clock"] = clock_name
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.escalated",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.escalated", body, inc, clock)
 
 
 def escalate_breaches(
@@ -344,14 +323,7 @@ def acknowledge(
         body["self_ack"] = self_ack
     elif self_ack:
         raise InputError(f"--self-ack, but escalation #{escalation} was raised by someone else")
-    return case.append(
-        signer,
-        "incident.acknowledged",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.acknowledged", body, inc, clock)
 
 
 def consent_grant(
@@ -407,14 +379,7 @@ def consent_withdraw(
         body["given_at"] = format_zoned(given_at)
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.consent",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.consent", body, inc, clock)
 
 
 def inform(
@@ -458,14 +423,7 @@ def confirm(
         body["comment"] = comment
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.confirmed",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.confirmed", body, inc, clock)
 
 
 def followup_schedule(
@@ -503,14 +461,7 @@ def followup_done(
     body = {"action": "done", "schedule": schedule, "note": _need(note, "a note")}
     if confidential:
         body["confidential"] = True
-    return case.append(
-        signer,
-        "incident.followup",
-        body,
-        clock=clock,
-        after=inc.last_seq,
-        rebase=_unless_incident_changed(body),
-    )
+    return _append(case, signer, "incident.followup", body, inc, clock)
 
 
 def recorded_time(entry: Entry) -> datetime:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -18,11 +23,14 @@ class IrkitError(Exception):
         self.message = message
         self.hint = hint
 
-    def diagnostics(self) -> str:
-        """The text shown to the user: the message, then a hint when there is one."""
+    def diagnostics(self, escape: Callable[[str], str] | None = None) -> str:
+        """The text shown to the user: the message, then a hint when there is one, each on
+        one line. `escape` (the CLI's `safe`) makes each part inert for a terminal; it must
+        turn a newline into a visible escape, so only the line between them is a newline."""
+        show = escape or (lambda text: text)
         if self.hint:
-            return f"{self.message}\nhint: {self.hint}"
-        return self.message
+            return f"{show(self.message)}\nhint: {show(self.hint)}"
+        return show(self.message)
 
 
 class InputError(IrkitError):

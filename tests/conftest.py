@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from irkit.formats import ed25519
 from irkit.record import keyfiles
 from irkit.record.case import Case, add_member, init_case
+from tests.s3server import s3_env, s3_nocond, s3_remote, s3server  # noqa: F401 -- fixtures
 
 if TYPE_CHECKING:
     from tests.pgdumps import Dumps

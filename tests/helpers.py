@@ -55,5 +55,9 @@ def children() -> set[int]:
     """
     found: set[int] = set()
     for task in Path("/proc/self/task").iterdir():
-        found.update(int(pid) for pid in (task / "children").read_text().split())
+        try:
+            listed = (task / "children").read_text()
+        except FileNotFoundError:
+            continue  # a thread that ended meanwhile (a server fixture's, a pool's)
+        found.update(int(pid) for pid in listed.split())
     return found

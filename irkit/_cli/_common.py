@@ -16,6 +16,11 @@ from irkit.errors import EXIT_BUG, EXIT_PROBLEMS, EXIT_USAGE, InputError, IrkitE
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from irkit.formats.ed25519 import Signer
+    from irkit.record.case import Case
+    from irkit.record.entry import Entry
+    from irkit.record.journal import TornTail
 # pathlib and json are imported where used: `irkit hash` needs neither, and every
 # millisecond of start-up counts against the tools it is compared with.
 
@@ -32,10 +37,13 @@ class CliError(click.ClickException):
         self.error = error
 
     def show(self, file: IO[Any] | None = None) -> None:
+        """`IrkitError.diagnostics()`, each of its lines escaped: a newline inside the message
+        or hint (recorded text, a path) cannot start a line of its own."""
         out = file or sys.stderr
-        click.echo(f"irkit: error: {safe(self.error.message)}", file=out)
-        if self.error.hint:
-            click.echo(f"hint: {safe(self.error.hint)}", file=out)
+        lines = self.error.diagnostics(escape=safe).split("\n")
+        click.echo(f"irkit: error: {lines[0]}", file=out)
+        for line in lines[1:]:
+            click.echo(line, file=out)
 
 
 class CliBadInput(CliError):
@@ -283,13 +291,13 @@ def passphrase_source(
     return get
 
 
-def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Any:
+def load_signer(key_path: Path | None, passphrase_file: Path | None) -> Signer:
     from irkit.record.keyfiles import load_signer as _load
 
     return _load(key_path or default_key_path(), passphrase_source(passphrase_file))
 
 
-def open_case(case_dir: Path | None) -> Any:
+def open_case(case_dir: Path | None) -> Case:
     from pathlib import Path
 
     from irkit.record.case import Case
@@ -304,7 +312,7 @@ def open_case(case_dir: Path | None) -> Any:
     return case
 
 
-def report_read_problems(case: Any) -> None:
+def report_read_problems(case: Case) -> None:
     for index in sorted(case.read_problems):
         warn(case.read_problems[index])
 
@@ -336,7 +344,7 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def print_entry(entry: Any, as_json: bool = False, lines: Iterable[str] | None = None) -> None:
+def print_entry(entry: Entry, as_json: bool = False, lines: Iterable[str] | None = None) -> None:
     """The tail of a writing command: the signed entry's JSON, or its human lines (by
     default `#seq kind: summary`), escaped like all recorded text."""
     if as_json:
@@ -382,7 +390,7 @@ def warn(message: str) -> None:
     click.echo(f"irkit: warning: {safe(message)}", err=True)
 
 
-def report_torn(torn: Any) -> None:
+def report_torn(torn: TornTail | None) -> None:
     if torn is not None:
         warn(
             f"the journal ends in an incomplete line ({len(torn.data)} bytes, a crash "

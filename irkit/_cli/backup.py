@@ -21,6 +21,7 @@ from irkit._cli._common import (
     print_json,
     tune_allocator,
 )
+from irkit.backup.vocab import COMPARES, CONTAINERS
 from irkit.errors import ProblemsFound
 from irkit.record.summary import plural
 
@@ -326,7 +327,7 @@ def _terminate_cleanly() -> Iterator[None]:
 @click.option(
     "--type",
     "artifact_type",
-    type=click.Choice(["tar", "zip", "sqlite", "pg-custom", "pg-plain"]),
+    type=click.Choice(CONTAINERS),
     help="Take the artifact as this container instead of detecting it (compression is "
     "still recognised). Detection order: docs/FORMAT.md, 'Backup artifacts'.",
 )
@@ -340,7 +341,7 @@ def _terminate_cleanly() -> Iterator[None]:
 @click.option("--max-entries", type=click.IntRange(1), help="Bomb limit: members (1000000).")
 @click.option(
     "--compare",
-    type=click.Choice(["content", "meta"]),
+    type=click.Choice(COMPARES),
     default="content",
     show_default=True,
     help="meta: also compare mode, owner, mtime, symlink targets, empty directories and "

@@ -56,6 +56,7 @@ def demo_cmd(directory: Path, list_examples: bool, as_json: bool) -> None:
 
     Creates two DEMO keys, a case, members, notes (one corrected, one with an attachment,
     one confidential), evidence with custody, a help-desk incident, a backup test-restore,
+    Bob's second machine sharing the case through a directory remote (DIRECTORY/bob-machine),
     a checkpoint and the incident report (in DIRECTORY/case/reports/), and verifies it all.
     Look around afterwards with `irkit --case DIRECTORY/case COMMAND`, e.g.
     `irkit --case irkit-demo/case timeline`.
@@ -89,6 +90,11 @@ def demo_cmd(directory: Path, list_examples: bool, as_json: bool) -> None:
         echo("")
         case_dir = result.case_dir.absolute()
         echo(f"case folder:   {case_dir}")
+        bobs = result.root.absolute() / "bob-machine" / "case"
+        if bobs.is_dir():
+            echo(
+                f"Bob's machine: {bobs} (a clone, synced through {bobs.parent.parent}/team-remote)"
+            )
         echo(f"demo keys:     {', '.join(str(p.absolute()) for p in result.key_files.values())}")
         for path in _reports(result.case_dir):
             echo(f"report:        {path.absolute()}")

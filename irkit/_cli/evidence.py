@@ -43,6 +43,18 @@ def evidence_group() -> None:
     help="The system the files come from (e.g. web-01); the collecting machine's own name "
     "is recorded too.",
 )
+@click.option("--serial", metavar="TEXT", help="The source's serial number (disk, laptop).")
+@click.option("--model", metavar="TEXT", help="The source's make and model.")
+@click.option(
+    "--mac",
+    "macs",
+    multiple=True,
+    metavar="MAC",
+    help="A MAC address of the source, e.g. 00:1a:2b:3c:4d:5e (repeatable).",
+)
+@click.option(
+    "--ip", "ips", multiple=True, metavar="IP", help="An IP address of the source (repeatable)."
+)
 @click.option(
     "--by-reference",
     is_flag=True,
@@ -63,6 +75,10 @@ def collect_cmd(
     description: str | None,
     location: str | None,
     source_host: str | None,
+    serial: str | None,
+    model: str | None,
+    macs: tuple[str, ...],
+    ips: tuple[str, ...],
     by_reference: bool,
     md5: bool,
     confidential: bool,
@@ -87,6 +103,10 @@ def collect_cmd(
         md5=md5,
         confidential=confidential,
         source_host=source_host,
+        serial=serial,
+        model=model,
+        macs=macs,
+        ips=ips,
     )
     print_entry(entry, as_json, _collected_lines(entry))
 
@@ -109,16 +129,24 @@ def _collected_lines(entry: Entry) -> Iterator[str]:
 def list_cmd(case_dir: Path | None, as_json: bool) -> None:
     """Every item: id, size, SHA-256, original path."""
     from irkit.evidence.collect import inventory
+    from irkit.evidence.source import source_of
 
     inv = inventory(open_case(case_dir).read_entries().entries)
     if as_json:
-        print_json([{"id": i.id, "seq": i.seq, **i.body} for i in inv.items.values()])
+        print_json(
+            [
+                {"id": i.id, "seq": i.seq, **i.body, **source_of(i.collected)}
+                | ({"reachable_at": i.moved[-1]["path"]} if i.moved else {})
+                for i in inv.items.values()
+            ]
+        )
         return
     for item in inv.items.values():
         b = item.body
         echo(
             f"{item.id}  {b['size']:>12,}  sha256:{b['sha256']}  {b['path']}"
             + ("" if b["stored"] else "  (by reference)")
+            + (f" now at {item.moved[-1]['path']}" if item.moved else "")
         )
 
 
@@ -129,6 +157,7 @@ def list_cmd(case_dir: Path | None, as_json: bool) -> None:
 def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
     """All that is recorded about one item."""
     from irkit.evidence.collect import inventory
+    from irkit.evidence.source import source_of
     from irkit.record.summary import names_from
 
     case = open_case(case_dir)
@@ -148,6 +177,7 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
         "collected_by": names.get(item.collected.actor, item.collected.actor),
         "collector_key": item.collected.actor,
         "source_host": item.collected.body.get("source_host"),
+        **{k: v for k, v in source_of(item.collected).items() if k != "source_host"},
         "collector_host": item.collected.body["host"],
         "location": item.location,
         "description": item.description,
@@ -156,8 +186,22 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
     from irkit.evidence import custody
 
     rows = custody.chain(entries, item_id) or []
+    # by reference: where the original was last recorded reachable, and every relocation
+    relocations = [
+        {
+            "seq": e.seq,
+            "recorded": e.recorded,
+            "by": names.get(e.actor, e.actor),
+            "path": e.body["path"],
+            "host": e.body["host"],
+            "reason": e.body.get("reason"),
+        }
+        for e in item.relocations
+    ]
+    if not item.body["stored"]:
+        info["reachable_at"] = relocations[-1]["path"] if relocations else item.body["path"]
     if as_json:
-        print_json(dict(info, custody=rows))
+        print_json(dict(info, custody=rows, relocations=relocations))
         return
     from irkit.formats.timefmt import display
 
@@ -166,7 +210,18 @@ def show_cmd(item_id: str, case_dir: Path | None, as_json: bool) -> None:
             shown = f"{value:o}" if key == "mode" else value
             if key in ("collected_at", "mtime", "ctime", "atime"):
                 shown = display(str(value))
+            elif isinstance(value, list):
+                shown = ", ".join(map(str, value))
             echo(f"{key + ':':15}{shown}")
+    if relocations:
+        echo("relocations:")
+        echo(f"  collected at {item.body['path']} on {item.collected.body['host']}")
+        for r in relocations:
+            why = f" ({r['reason']})" if r["reason"] else ""
+            echo(
+                f"  #{r['seq']} {display(str(r['recorded']))} {r['by']} on {r['host']}: "
+                f"{r['path']}{why}"
+            )
     from irkit._cli.custody import echo_chain
 
     echo("custody:")
@@ -193,6 +248,41 @@ def check_cmd(item_ids: tuple[str, ...], case_dir: Path | None, as_json: bool) -
     bad = [i for i, p in results if p is not None]
     if bad:
         raise ProblemsFound(f"{plural(len(bad), 'item')} failed: {', '.join(bad)}")
+
+
+@evidence_group.command("relocate", short_help="Record where a by-reference original is now.")
+@click.argument("item_id")
+@click.argument(
+    "path", type=click.Path(exists=True, dir_okay=False, readable=False, path_type=Path)
+)
+@click.option("--reason", help="Why it moved (e.g. 'copied to the lab NAS').")
+@case_option
+@key_options
+@json_option
+def relocate_cmd(
+    item_id: str,
+    path: Path,
+    reason: str | None,
+    case_dir: Path | None,
+    key_path: Path | None,
+    passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Record, as a signed entry, that ITEM (collected by reference) can now be reached at
+    PATH. The file there is re-hashed first: one whose SHA-256 or size differs from the
+    item's is refused (exit 1) and nothing is written. `verify` then re-hashes the item
+    there; `evidence show` lists every location."""
+    from irkit.evidence.relocate import relocate
+
+    case = open_case(case_dir)
+    signer = load_signer(key_path, passphrase_file)
+    entry = relocate(case, signer, item_id, path, reason=reason)
+    b = entry.body
+    print_entry(
+        entry,
+        as_json,
+        [f"#{entry.seq} {b['item']} now reachable at {b['path']} (SHA-256 re-checked)"],
+    )
 
 
 @evidence_group.command("export", short_help="Copy an item out of the store, verified.")

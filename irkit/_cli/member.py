@@ -24,12 +24,18 @@ from irkit.errors import InputError
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--title", required=True, help="What the case is about.")
 @click.option("--id", "case_id", help="Case id (default: CASE-YYYYMMDD-XXXX).")
+@click.option(
+    "--contact",
+    metavar="TEXT",
+    help="How to reach you (phone, e-mail), as NIST SP 800-61 asks for each handler.",
+)
 @key_options
 @json_option
 def init_cmd(
     directory: Path,
     title: str,
     case_id: str | None,
+    contact: str | None,
     key_path: Path | None,
     passphrase_file: Path | None,
     as_json: bool,
@@ -41,7 +47,7 @@ def init_cmd(
     from irkit.record.case import init_case
 
     signer = load_signer(key_path, passphrase_file)
-    case = init_case(directory, title=title, case_id=case_id, signer=signer)
+    case = init_case(directory, title=title, case_id=case_id, signer=signer, contact=contact)
     if as_json:
         print_json(
             {"case": str(directory), "case_id": case.info.case_id, "opener": signer.fingerprint}
@@ -64,6 +70,11 @@ def member_group() -> None:
 @click.argument("pubkey_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--name", required=True, help="The member's name as records should show it.")
 @click.option("--role", required=True, help="e.g. lead, responder, technician, auditor.")
+@click.option(
+    "--contact",
+    metavar="TEXT",
+    help="How to reach them (phone, e-mail), as NIST SP 800-61 asks for each handler.",
+)
 @case_option
 @key_options
 @json_option
@@ -71,6 +82,7 @@ def member_add_cmd(
     pubkey_file: Path,
     name: str,
     role: str,
+    contact: str | None,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -83,7 +95,7 @@ def member_add_cmd(
     case = open_case(case_dir)
     key = read_public(pubkey_file)
     signer = load_signer(key_path, passphrase_file)
-    entry = add_member(case, signer, key, name=name, role=role)
+    entry = add_member(case, signer, key, name=name, role=role, contact=contact)
     if as_json:
         print_json(entry.to_json())
         return
@@ -126,6 +138,7 @@ def member_list_cmd(case_dir: Path | None, as_json: bool) -> None:
             "fingerprint": m.fingerprint,
             "name": m.name,
             "role": m.role,
+            "contact": m.contact,
             "added": m.added_seq,
             "removed": m.removed_seq,
             "opener": m.fingerprint == roster.opener,
@@ -141,7 +154,8 @@ def member_list_cmd(case_dir: Path | None, as_json: bool) -> None:
             if row["opener"]
             else (f"removed #{row['removed']}" if row["removed"] is not None else "")
         )
-        line = f"{row['fingerprint']}  {row['role']:<10} {row['name']}  {status}"
+        contact = f" <{row['contact']}>" if row["contact"] else ""
+        line = f"{row['fingerprint']}  {row['role']:<10} {row['name']}{contact}  {status}"
         click.echo(safe(line.rstrip()))
 
 
@@ -152,11 +166,20 @@ def member_list_cmd(case_dir: Path | None, as_json: bool) -> None:
     multiple=True,
     help="Only entries of this kind or family (note.added, note, custody.*; repeatable).",
 )
+@click.option(
+    "--published",
+    "show_published",
+    is_flag=True,
+    help="Also show when each entry was published to the case's remote.",
+)
 @case_option
 @json_option
-def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> None:
+def log_cmd(
+    kinds_: tuple[str, ...], show_published: bool, case_dir: Path | None, as_json: bool
+) -> None:
     """List journal entries: seq, recorded time (UTC), kind, signer, summary.
 
+    With a remote configured, entries not yet published there are marked [unpublished].
     This reads without verifying; run `irkit verify` to check signatures and the chain.
     """
     from irkit.formats.timefmt import display
@@ -167,8 +190,16 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
     case = open_case(case_dir)
     result = case.read_entries()  # open_case warns about any line left out
     entries = [e for e in result.entries if wanted is None or e.kind in wanted]
+    from irkit.remote.state import PublicationIndex
+
+    pubs = PublicationIndex(case.root)  # local state only: no network
     if as_json:
-        print_json([e.to_json() for e in entries])
+        rows = [e.to_json() for e in entries]
+        if pubs.configured:
+            for row, e in zip(rows, entries, strict=True):
+                pub = pubs.of(e.seq)
+                row["published"], row["published_at"] = pub.published, pub.time
+        print_json(rows)
         return
     names = names_from(result.entries)
     if not entries:
@@ -181,4 +212,11 @@ def log_cmd(kinds_: tuple[str, ...], case_dir: Path | None, as_json: bool) -> No
     for e in entries:
         who = names.get(e.actor, short_fp(e.actor))
         shown = display(e.recorded)
-        click.echo(safe(f"#{e.seq:<5} {shown}  {e.kind:<16} {who:<20} {summarize(e)}"))
+        mark = ""
+        if pubs.configured:
+            pub = pubs.of(e.seq)
+            if not pub.published:
+                mark = "  [unpublished]"
+            elif show_published and pub.time:
+                mark = f"  (published {display(pub.time)})"
+        click.echo(safe(f"#{e.seq:<5} {shown}  {e.kind:<16} {who:<20} {summarize(e)}{mark}"))

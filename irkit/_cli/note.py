@@ -1,4 +1,8 @@
-"""`irkit note` and `irkit timeline`."""
+"""`irkit note` and `irkit timeline`.
+
+Longer than ~500 lines: `note` and `timeline` share the filters and the note lines
+(`_filter_options`, `_selected`, `_timeline_lines`); one module per command group.
+"""
 
 from __future__ import annotations
 
@@ -113,6 +117,11 @@ def note_group() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Template answers from a file (`name: value` lines or TOML), for scripts.",
 )
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Then sync with the case's remote (publishing is otherwise `irkit sync`'s job).",
+)
 @case_option
 @key_options
 @json_option
@@ -127,6 +136,7 @@ def note_add_cmd(
     starred: bool,
     template: str | None,
     answers_file: Path | None,
+    push: bool,
     case_dir: Path | None,
     key_path: Path | None,
     passphrase_file: Path | None,
@@ -165,6 +175,16 @@ def note_add_cmd(
     from irkit.formats.timefmt import display
 
     print_entry(entry, as_json, [f"#{entry.seq} note recorded {display(entry.recorded)}"])
+    if push:  # opt-in: the quick path above never touches the network
+        from irkit.remote.sync import sync
+
+        result = sync(case, signer=signer)
+        if not as_json:
+            click.echo(
+                f"synced with {result.remote}: published {result.published}, "
+                f"{result.unpublished} unpublished",
+                err=True,
+            )
 
 
 def _template_note(
@@ -347,15 +367,32 @@ def timeline_cmd(
     """Notes in event-time order, with the time each was written and by whom."""
     from dataclasses import asdict
 
+    from irkit.record.case import Case
+    from irkit.remote.state import PublicationIndex
+
     chosen, items = _selected(case_dir, tags=tags, author=author, since=since)
+    pubs = PublicationIndex(Case.find(case_dir, Path.cwd()).root)  # local state, no network
     if as_json:
-        print_json([asdict(i) for i in chosen])
+        rows = [asdict(i) for i in chosen]
+        if pubs.configured:
+            for row, item in zip(rows, chosen, strict=True):
+                pub = pubs.of(item.seq)
+                row["published"], row["published_at"] = pub.published, pub.time
+        print_json(rows)
         return
     if not chosen:
         click.echo(_none_match(items, tags))
         return
     for item in chosen:
-        for line in _timeline_lines(item):
+        lines = _timeline_lines(item)
+        if pubs.configured:
+            pub = pubs.of(item.seq)
+            lines[0] += "  [unpublished]" if not pub.published else ""
+            if pub.published and pub.time:
+                from irkit.formats.timefmt import display
+
+                lines[1] += f"  published {display(pub.time)}"
+        for line in lines:
             click.echo(safe(line))
 
 

@@ -4,7 +4,14 @@ An exhibit bundles a signed checkpoint, the chosen entries, the entries that est
 signers (case.opened and the member.added of each signer) and an RFC 6962 inclusion proof for
 each. Anyone holding the opener's fingerprint can check that every exhibited entry is signed
 by a key the opener's case admitted and is part of the journal the checkpoint commits to.
-What an exhibit cannot show is absence: that a signer was not removed before signing.
+An exhibit of items (`--item E-0001`) adds an item index: a signed note, by an active lead,
+listing for each item the seqs of every entry up to the checkpoint that concerns it, bound to
+the checkpoint's origin, size and root. The verifier checks the index against the entries it
+carries (both ways) and walks each item's custody chain; that nothing was left out rests on
+the lead's signature (docs/FORMAT.md, "Exhibits of items", says what it does and does not
+prove). What an exhibit cannot show is absence: that a signer was not removed before signing.
+
+The item index lives in irkit/audit/itemindex.py.
 """
 
 from __future__ import annotations
@@ -15,11 +22,19 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from irkit.audit.itemindex import (
+    ITEM_RE,
+    ItemChain,
+    check_index,
+    concerning,
+    make_index,
+    parse_index,
+)
 from irkit.errors import InputError
 from irkit.formats import jsonload, merkle
-from irkit.formats.ed25519 import PublicKey
+from irkit.formats.ed25519 import PublicKey, Signer
 from irkit.formats.signednote import (
     Checkpoint,
     SignedNote,
@@ -32,11 +47,23 @@ from irkit.record.entry import Entry, split_signature
 from irkit.record.journal import entry_hash
 from irkit.record.roster import Roster
 
+if TYPE_CHECKING:
+    from irkit.record.case import Case
+    from irkit.record.kindspec import Context
+
 EXHIBIT_TYPE = "irkit-exhibit"
 
 
-def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, Any]:
-    """Build the exhibit document for `seqs` against an already signed checkpoint."""
+def create(
+    case: Case,
+    seqs: Iterable[int],
+    checkpoint_note: bytes,
+    *,
+    items: Iterable[str] = (),
+    index_signer: Signer | None = None,
+) -> dict[str, Any]:
+    """Build the exhibit document for `seqs` and every entry concerning `items` against an
+    already signed checkpoint; `index_signer` (an active lead) signs the item index."""
     note = parse_note(checkpoint_note)
     cp = parse_checkpoint(note.text)
     scan = journal.read(case.journal_path)
@@ -47,6 +74,10 @@ def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, 
     if merkle.root(leaves) != cp.root:
         raise InputError("the checkpoint does not match this journal; run `irkit verify`")
     wanted = sorted(set(seqs))
+    item_ids = sorted(set(items))
+    for item_id in item_ids:
+        if not ITEM_RE.match(item_id):
+            raise InputError(f"{item_id!r} is not an item id (E-0001)")
     for seq in wanted:
         if not 0 <= seq < cp.size:
             raise InputError(f"entry {seq} is not covered by the checkpoint (size {cp.size})")
@@ -55,11 +86,13 @@ def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, 
     # opener (entry 0), so a recipient can judge every signer from the exhibit alone.
     admissions: dict[str, list[int]] = {}
     actors: list[str] = []
+    parsed: list[tuple[int, str, Any]] = []
     roster = Roster.empty()
     for index, line in enumerate(lines):
         try:
             obj = json.loads(line)
             actors.append(str(obj["actor"]))
+            parsed.append((index, str(obj["kind"]), obj["body"]))
             if obj["kind"] == "member.added":
                 admissions.setdefault(str(obj["body"]["member"]["fingerprint"]), []).append(index)
             if obj["kind"] in ("case.opened", "member.added", "member.removed"):
@@ -74,8 +107,18 @@ def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, 
             "by the opener or a lead",
             hint="ask a lead for `irkit checkpoint -o FILE`, then pass --checkpoint FILE",
         )
-    chosen = set(wanted) | {0}
+    index_doc: dict[str, Any] = {}
+    index_signers: list[str] = []
+    if item_ids:
+        index_doc, index_signers = make_index(item_ids, parsed, cp, roster, index_signer)
+        wanted_entries = {
+            seq for seqs_of in concerning(parsed, item_ids).values() for seq in seqs_of
+        }
+    else:
+        wanted_entries = set()
+    chosen = set(wanted) | {0} | wanted_entries
     todo = [(actors[seq], seq) for seq in chosen] + [(signers[0], cp.size)]
+    todo += [(fp, cp.size) for fp in index_signers]
     while todo:
         fp, before = todo.pop()
         earlier = [i for i in admissions.get(fp, []) if i < before]
@@ -86,6 +129,7 @@ def create(case: Any, seqs: Iterable[int], checkpoint_note: bytes) -> dict[str, 
         "type": EXHIBIT_TYPE,
         "format": 1,
         "requested": wanted,
+        **index_doc,
         "checkpoint": checkpoint_note.decode("utf-8"),
         "entries": [
             {
@@ -109,6 +153,8 @@ class ExhibitReport:
     problems: list[str] = field(default_factory=list)
     # who signed the checkpoint with a key the exhibit admits: (fingerprint, name, role)
     checkpoint_signers: list[tuple[str, str, str]] = field(default_factory=list)
+    items: list[ItemChain] = field(default_factory=list)
+    index_signers: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,7 +164,17 @@ class ExhibitReport:
 _Item = tuple[int, bytes, list[str]]
 
 
-def _parse_exhibit(doc_bytes: bytes) -> tuple[SignedNote, Checkpoint, list[_Item], list[int]]:
+@dataclass(frozen=True)
+class _Parsed:
+    note: SignedNote
+    checkpoint: Checkpoint
+    entries: list[_Item]
+    requested: list[int]
+    items: list[str] | None
+    index: bytes | None
+
+
+def _parse_exhibit(doc_bytes: bytes) -> _Parsed:
     """The exhibit's structure, every field type-checked; InputError (exit 2) if unreadable."""
     # strict JSON: no duplicate key, no NaN, nothing nested deeper than jsonload.MAX_DEPTH
     doc = jsonload.loads(doc_bytes, what="malformed exhibit: the document")
@@ -146,12 +202,25 @@ def _parse_exhibit(doc_bytes: bytes) -> tuple[SignedNote, Checkpoint, list[_Item
     wanted = requested or []
     if not all(type(x) is int for x in wanted):
         raise InputError("malformed exhibit: `requested` holds something that is not a seq")
+    item_ids, index = doc.get("items"), doc.get("index")
+    if (item_ids is None) != (index is None):
+        raise InputError("malformed exhibit: `items` and `index` come together")
+    if item_ids is not None and (
+        not isinstance(item_ids, list)
+        or not item_ids
+        or not all(isinstance(x, str) and ITEM_RE.match(x) for x in item_ids)
+    ):
+        raise InputError("malformed exhibit: `items` is not a list of item ids")
+    if index is not None and not isinstance(index, str):
+        raise InputError("malformed exhibit: `index` is not a signed note")
     try:
         note = parse_note(note_text.encode("utf-8"))
         cp = parse_checkpoint(note.text)
     except (InputError, UnicodeError) as exc:
         raise InputError(f"malformed exhibit: checkpoint: {exc}") from exc
-    return note, cp, items, wanted
+    return _Parsed(
+        note, cp, items, wanted, item_ids, None if index is None else index.encode("utf-8")
+    )
 
 
 def verify(doc_bytes: bytes, trust: Iterable[str]) -> ExhibitReport:
@@ -166,7 +235,14 @@ def verify(doc_bytes: bytes, trust: Iterable[str]) -> ExhibitReport:
     from irkit.audit.verify import Context, _check_line
     from irkit.record.roster import origin_for
 
-    note, cp, items, wanted = _parse_exhibit(doc_bytes)
+    parsed = _parse_exhibit(doc_bytes)
+    note, cp, items, wanted = parsed.note, parsed.checkpoint, parsed.entries, parsed.requested
+    index = None
+    if parsed.index is not None:
+        try:
+            index = parse_index(parsed.index)
+        except (InputError, UnicodeError) as exc:
+            raise InputError(f"malformed exhibit: item index: {exc}") from exc
     report = ExhibitReport(None, None, False, cp.size, requested=list(wanted))
     ctx = Context(roster=Roster.empty(), problems=[], warnings=[], content=False)
     items.sort(key=lambda item: item[0])
@@ -223,12 +299,16 @@ def verify(doc_bytes: bytes, trust: Iterable[str]) -> ExhibitReport:
     for seq in report.requested:
         if seq not in shown:
             ctx.problem(seq, "requested", "requested but missing or failed its checks")
+    if index is not None and parsed.items is not None:
+        report.index_signers, report.items = check_index(
+            index, parsed.items, cp, roster, report.entries, ctx
+        )
     report.problems = [str(p) for p in ctx.problems]
     return report
 
 
 def _check_checkpoint_signers(
-    note: SignedNote, roster: Roster, report: ExhibitReport, ctx: Any
+    note: SignedNote, roster: Roster, report: ExhibitReport, ctx: Context
 ) -> None:
     """The checkpoint must carry a valid signature by an active lead the exhibit admits:
     any other member could sign a tree of his own making."""
@@ -253,7 +333,41 @@ def _check_checkpoint_signers(
         )
 
 
-def latest_checkpoint(case: Any) -> bytes | None:
+def check_against(doc_bytes: bytes, case: Case) -> list[str]:
+    """What the full journal shows about an exhibit: that its checkpoint is this journal's
+    and that its item index leaves out no entry and lists none that does not concern the
+    item. The check an exhibit alone cannot make (it cannot prove absence)."""
+    parsed = _parse_exhibit(doc_bytes)
+    cp = parsed.checkpoint
+    scan = journal.read(case.journal_path)
+    if cp.size > len(scan.lines):
+        return [f"the case holds {len(scan.lines)} entries, fewer than the checkpoint's {cp.size}"]
+    lines = scan.lines[: cp.size]
+    if merkle.root([merkle.leaf_hash(line) for line in lines]) != cp.root:
+        return ["the exhibit's checkpoint is not of this journal (another root)"]
+    if parsed.index is None:
+        return []
+    try:
+        listed = parse_index(parsed.index)[4]
+    except (InputError, UnicodeError) as exc:
+        raise InputError(f"malformed exhibit: item index: {exc}") from exc
+    entries: list[tuple[int, str, Any]] = []
+    for seq, line in enumerate(lines):
+        try:
+            obj = json.loads(line)
+            entries.append((seq, str(obj["kind"]), obj["body"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # `irkit verify` reports it; it concerns no item here
+    problems = []
+    for item, seqs in concerning(entries, listed).items():
+        for seq in sorted(set(seqs) - set(listed[item])):
+            problems.append(f"entry {seq}: concerns {item}, but the item index leaves it out")
+        for seq in sorted(set(listed[item]) - set(seqs)):
+            problems.append(f"entry {seq}: listed for {item}, but does not concern it")
+    return problems
+
+
+def latest_checkpoint(case: Case) -> bytes | None:
     """The kept checkpoint with the largest size, if any (what is not a readable regular
     file is passed over: `verify` reports it)."""
     from irkit.record import safefile

@@ -3,25 +3,26 @@
 Signatures are checked in worker processes over byte ranges of the journal file while the
 main process walks the chain (canonical form, seq, prev, membership, bodies, kind rules),
 so a large journal verifies at close to cores x the Ed25519 verify rate.
+
+Longer than ~500 lines for now: several slices edit it at once (witnesses, remotes,
+checkpoints); the signature workers and the checkpoint checks are the parts to split out
+once those land.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import gc
 import hashlib
-import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from irkit import FORMAT_VERSION
+from irkit import FORMAT_VERSION, registry
 from irkit.errors import InputError
 from irkit.formats import merkle
 from irkit.formats.canonical import has_float, parse_canonical, parse_fast
@@ -30,25 +31,18 @@ from irkit.formats.signednote import parse_checkpoint, parse_note, verify_note
 from irkit.formats.timefmt import is_utc_stamp
 from irkit.record import journal, kinds
 from irkit.record.entry import ENTRY_FIELDS, Entry, actor_of, split_signature
+from irkit.record.kindspec import Context as Context  # re-exported: rules type with it
+from irkit.record.kindspec import Problem as Problem
 from irkit.record.roster import FOLDED_KINDS, Roster, body_problem, origin_for
 from irkit.record.safefile import read_bytes as safe_read
 from irkit.record.safefile import read_input
 from irkit.record.store import EvidenceStore
 
+if TYPE_CHECKING:
+    from irkit.record.case import Case
+
 _PARALLEL_THRESHOLD = 2000
 _ENTRY_FIELD_SET = frozenset(ENTRY_FIELDS)
-
-
-class Problem(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    seq: int | None
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"entry {self.seq}: " if self.seq is not None else ""
-        return f"{where}{self.message}"
 
 
 class CheckpointResult(BaseModel):
@@ -59,6 +53,7 @@ class CheckpointResult(BaseModel):
     signers: list[str]
     consistent: bool
     kept: bool = False  # given with --checkpoint (held outside the case), not checkpoints/
+    cosigners: list[str] = []  # the --witness keys with a valid cosignature on it
 
 
 class VerifyReport(BaseModel):
@@ -75,97 +70,26 @@ class VerifyReport(BaseModel):
     problems: list[Problem]
     warnings: list[Problem]
     evidence_checked: int = 0  # evidence items re-checked (copies re-hashed, references too)
+    # by-reference items whose original is not reachable on this machine (a warning each)
+    not_checked_here: int = 0
     # Entries no consistent kept checkpoint (--checkpoint) covers: the tail a holder of the
     # case could drop or rewrite unnoticed. Entries `covered`..`entries - 1`.
     covered: int = 0
     uncovered: int = 0
+    # With --witness: the quorum asked for, the witness keys, and the entries a consistent
+    # checkpoint with that many of their cosignatures covers (irkit.audit.witness).
+    witnesses: list[str] = []
+    min_witnesses: int = 0
+    witnessed: int = 0
+    unwitnessed: int = 0
+    # RFC 3161 tokens recorded in the journal that verified, and the leading entries the
+    # largest of them covers (irkit.audit.timestamped)
+    timestamps: int = 0
+    timestamped: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-@dataclass
-class Context:
-    """What kind-specific rules see while the chain is walked in order.
-
-    `state` is scratch space for domain rules (custody holders, lifecycle state...), keyed by
-    the domain's name; `content_digests` lists store files to re-hash at the end.
-    """
-
-    roster: Roster
-    problems: list[Problem]
-    warnings: list[Problem]
-    content_digests: dict[str, int] = field(default_factory=dict)  # sha256 -> first seq
-    seen: dict[int, Entry] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-    case_root: Path | None = None
-    content: bool = True
-    good_actors: set[str] = field(default_factory=set)  # strings already seen to be fingerprints
-
-    def problem(self, seq: int | None, code: str, message: str) -> None:
-        self.problems.append(Problem(seq=seq, code=code, message=message))
-
-    def warn(self, seq: int | None, code: str, message: str) -> None:
-        self.warnings.append(Problem(seq=seq, code=code, message=message))
-
-
-def _note_rules(entry: Entry, ctx: Context) -> None:
-    for attachment in entry.body.get("attachments", []):
-        ctx.content_digests.setdefault(attachment["sha256"], entry.seq)
-    if entry.kind == "note.corrected":
-        target = ctx.seen.get(entry.body["corrects"])
-        if target is None or target.kind not in ("note.added", "note.corrected"):
-            ctx.problem(entry.seq, "bad-reference", "correction points at no earlier note")
-
-
-# Domain rules, resolved lazily like entry kinds: kind -> "module:function(entry, ctx)".
-# FINISHERS run once after the walk ("module:function(ctx)"), e.g. for end-of-chain checks.
-RULES: dict[str, str] = {
-    "note.added": "irkit.audit.verify:_note_rules",
-    "note.corrected": "irkit.audit.verify:_note_rules",
-    "note.witnessed": "irkit.notes.notes:witness_rule",
-    "evidence.collected": "irkit.evidence.custody:verify_rule",
-    **{
-        kind: "irkit.evidence.custody:verify_rule"
-        for kind in (
-            "custody.released",
-            "custody.accepted",
-            "custody.checked",
-            "custody.stored",
-            "custody.returned",
-            "custody.disposed",
-        )
-    },
-    **{
-        kind: "irkit.incident.lifecycle:verify_rule"
-        for kind in (
-            "incident.configured",
-            "incident.state",
-            "incident.field",
-            "incident.linked",
-            "incident.escalated",
-            "incident.acknowledged",
-            "incident.consent",
-            "incident.informed",
-            "incident.confirmed",
-            "incident.followup",
-        )
-    },
-}
-RULES["backup.verified"] = "irkit.backup.testrestore:verify_rule"
-RULES["backup.manifest"] = "irkit.backup.testrestore:manifest_rule"
-RULES["report.exported"] = "irkit.report.export:verify_rule"
-FINISHERS: list[str] = [
-    "irkit.evidence.collect:verify_finish",
-    "irkit.record.leftovers:verify_finish",  # crash leftovers: warnings, with their size
-]
-
-
-@functools.cache
-def _resolve(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 # -- signature workers -------------------------------------------------------------------
@@ -271,8 +195,21 @@ def verify_case(
     content: bool = True,
     jobs: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    witnesses: Sequence[PublicKey] = (),
+    min_witnesses: int = 0,
+    require_content: bool = False,
+    tsa_roots: Sequence[Any] | None = None,
 ) -> VerifyReport:
     """Verify the case at `root`. Never raises for what it finds: everything is reported.
+
+    An original collected by reference that cannot be reached on this machine is a warning
+    ("not checked here"), or with `require_content` a problem.
+
+    With `witnesses` and `min_witnesses` > 0, a checkpoint consistent with the journal must
+    carry that many of their valid cosignatures (docs/FORMAT.md "Witnesses").
+
+    Recorded RFC 3161 tokens are checked against `tsa_roots` (None: the roots pinned in the
+    case) (docs/FORMAT.md "Trusted timestamps").
 
     `progress(stage, done, total)` is called now and then on large journals so a terminal
     can show that work goes on (the library itself never prints).
@@ -284,7 +221,18 @@ def verify_case(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _verify(root, trust, checkpoints, content, jobs, progress)
+        return _verify(
+            root,
+            trust,
+            checkpoints,
+            content,
+            jobs,
+            progress,
+            witnesses,
+            min_witnesses,
+            require_content=require_content,
+            tsa_roots=tsa_roots,
+        )
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -297,6 +245,11 @@ def _verify(
     content: bool,
     jobs: int | None,
     progress: Callable[[str, int, int], None] | None,
+    witnesses: Sequence[PublicKey] = (),
+    min_witnesses: int = 0,
+    *,
+    require_content: bool = False,
+    tsa_roots: Sequence[Any] | None = None,
 ) -> VerifyReport:
     from irkit.record.case import Case
 
@@ -317,6 +270,7 @@ def _verify(
         warnings=warnings,
         case_root=case.root,
         content=content,
+        require_content=require_content,
     )
     if refused is not None:
         ctx.problem(None, "journal", f"journal.jsonl is {refused}: refused, not read")
@@ -344,7 +298,9 @@ def _verify(
     entries: list[Entry | None] = []
     try:
         prev = journal.GENESIS_PREV
-        last_recorded = ""
+        # per signer: a team journal interleaves several clocks, so only one member's
+        # own clock going backwards says anything (clock skew on their machine)
+        last_recorded: dict[str, str] = {}
         # The hottest loop of irkit: locals instead of attribute and global lookups.
         sha256, prefix, seen = hashlib.sha256, journal.HASH_PREFIX, ctx.seen
         rules: dict[str, Callable[[Entry, Context], None] | None] = {}
@@ -356,11 +312,17 @@ def _verify(
             append_entry(entry)
             if entry is None:
                 continue
-            recorded = entry.recorded
-            if recorded < last_recorded:
-                ctx.warn(entry.seq, "clock", "recorded time goes backwards (clock skew?)")
+            recorded, actor = entry.recorded, entry.actor
+            before = last_recorded.get(actor, "")
+            if recorded < before:
+                ctx.warn(
+                    entry.seq,
+                    "clock",
+                    f"recorded time goes backwards for signer {actor[:24]}… ({recorded} after "
+                    f"their {before}; clock skew?)",
+                )
             else:
-                last_recorded = recorded
+                last_recorded[actor] = recorded
             seen[entry.seq] = entry
             if progress is not None and not index & 0x3FFF:
                 progress("entries", index, n)
@@ -368,8 +330,8 @@ def _verify(
             if kind in rules:
                 rule = rules[kind]
             else:
-                target = RULES.get(kind)
-                rule = rules[kind] = _resolve(target) if target is not None else None
+                spec = registry.find(kind)
+                rule = rules[kind] = spec.rule if spec is not None else None
             if rule is not None and body_ok:
                 rule(entry, ctx)
         if progress is not None:
@@ -386,8 +348,8 @@ def _verify(
             )
         if n == 0 and refused is None:
             ctx.problem(None, "empty", "journal holds no entries")
-        for finisher in FINISHERS:
-            _resolve(finisher)(ctx)
+        for finish in registry.finishers():
+            finish(ctx)
         _check_keys_dir(case.keys_dir, ctx)
         opener = ctx.roster.opener
         trusted = sorted(set(trust))
@@ -403,8 +365,16 @@ def _verify(
                 f"{case.root.name}/irkit-case.json names case "
                 f"{case.info.case_id!r} but the journal opened {ctx.roster.case_id!r}",
             )
-        cp_results = _check_checkpoints(case, checkpoints, leaves, ctx)
+        cp_results = _check_checkpoints(case, checkpoints, leaves, ctx, witnesses)
         covered = _coverage(cp_results, n, ctx)
+        witnessed = 0
+        if min_witnesses:
+            from irkit.audit.witness import witness_coverage
+
+            witnessed = witness_coverage(cp_results, n, min_witnesses, ctx)
+        from irkit.audit.timestamped import check_timestamps
+
+        stamped = check_timestamps(ctx, leaves, entries, tsa_roots)
         checked = _check_content(case.store, ctx) if content else 0
         root_hex = merkle.root(leaves).hex()
         if pending is not None:
@@ -427,8 +397,15 @@ def _verify(
         checkpoints=cp_results,
         covered=covered,
         uncovered=n - covered,
+        witnesses=sorted(k.fingerprint for k in witnesses),
+        min_witnesses=min_witnesses,
+        witnessed=witnessed,
+        unwitnessed=n - witnessed if min_witnesses else 0,
+        timestamps=stamped.timestamps,
+        timestamped=stamped.timestamped,
         content_checked=checked,
         evidence_checked=int(ctx.state.get("evidence", {}).get("rechecked", 0)),
+        not_checked_here=int(ctx.state.get("evidence", {}).get("unreached", 0)),
         problems=problems,
         warnings=warnings,
     )
@@ -645,7 +622,11 @@ def _check_keys_dir(keys_dir: Path, ctx: Context) -> None:
 
 
 def _check_checkpoints(
-    case: Any, given: Iterable[Path], leaves: Sequence[bytes], ctx: Context
+    case: Case,
+    given: Iterable[Path],
+    leaves: Sequence[bytes],
+    ctx: Context,
+    witnesses: Sequence[PublicKey] = (),
 ) -> list[CheckpointResult]:
     member_keys = {
         fp: PublicKey(base64.b64decode(m.public_key)) for fp, m in ctx.roster.members.items()
@@ -675,6 +656,11 @@ def _check_checkpoints(
             )
             continue
         signers = verify_note(note, member_keys)
+        cosigners: list[str] = []
+        if witnesses:
+            from irkit.audit.witness import cosigners as witness_cosigners
+
+            cosigners = witness_cosigners(label, note, witnesses, ctx)
         consistent = True
         if not signers:
             ctx.problem(None, "checkpoint", f"{label}: no valid signature by a case member")
@@ -706,7 +692,12 @@ def _check_checkpoints(
             consistent = False
         results.append(
             CheckpointResult(
-                source=label, size=cp.size, signers=signers, consistent=consistent, kept=kept
+                source=label,
+                size=cp.size,
+                signers=signers,
+                consistent=consistent,
+                kept=kept,
+                cosigners=cosigners,
             )
         )
     return results

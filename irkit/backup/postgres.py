@@ -6,6 +6,9 @@ socket only, in a fresh scratch directory, trust auth for nobody else can reach 
 superuser (no COPY ... PROGRAM, no untrusted languages). psql reads plain SQL in restricted
 mode (backslash commands refused, so no `\\!` shell escape). Whatever happens, the server is
 stopped and the cluster deleted.
+
+Longer than ~500 lines on purpose: the throwaway cluster, the restore and the counting
+share one sandbox whose rules (socket only, no superuser, `nobody`) belong together.
 """
 
 from __future__ import annotations
@@ -168,16 +171,26 @@ class _Cluster:
             except KeyError as exc:
                 raise EnvironmentFailure("running as root and there is no user 'nobody'") from exc
             self.uid, self.gid = nobody.pw_uid, nobody.pw_gid
-        for d in (self.data, self.run_dir):
-            d.mkdir(mode=0o700)
-            if self.uid is not None:
-                os.chown(d, self.uid, self.gid if self.gid is not None else -1)
+        # a Unix socket path has a small limit (sun_path): under a deep scratch folder the
+        # socket goes to a private folder in /tmp instead, removed with the cluster
+        self.own_run_dir = len(str(self.run_dir / f".s.PGSQL.{PORT}")) > _SOCKET_MAX
+        if self.own_run_dir:
+            self.run_dir = Path(tempfile.mkdtemp(prefix="irkit-restore-sock-", dir="/tmp"))
+            if len(str(self.run_dir / f".s.PGSQL.{PORT}")) > _SOCKET_MAX:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+                raise EnvironmentFailure(f"socket path too long under {work} and /tmp")
+        try:
+            for d in (self.data, self.run_dir):
+                if d != self.run_dir or not self.own_run_dir:
+                    d.mkdir(mode=0o700)
+                if self.uid is not None:
+                    os.chown(d, self.uid, self.gid if self.gid is not None else -1)
+        except BaseException:
+            if self.own_run_dir:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            raise
         if self.uid is not None:
             os.chmod(work, 0o711)  # noqa: S103 (traverse only: the user may reach data/ and run/)
-        if len(str(self.run_dir / f".s.PGSQL.{PORT}")) > _SOCKET_MAX:
-            raise EnvironmentFailure(
-                f"socket path too long under {work} (set TMPDIR to a shorter path)"
-            )
         # built from nothing (a user's PGHOST/PGPASSWORD must not point a step elsewhere)
         self.env = child_env(
             {
@@ -312,6 +325,13 @@ class _Cluster:
 
     def stop(self) -> None:
         """Immediate shutdown (nothing here is worth a checkpoint); kill if that fails."""
+        try:
+            self._stop_server()
+        finally:
+            if self.own_run_dir:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _stop_server(self) -> None:
         if self.server is None or self.server.poll() is not None:
             return
         with contextlib.suppress(StepFailed):

@@ -4,6 +4,10 @@ A technician must not sign off a backup that was never restored: every hash of w
 backed up can match while one of five databases comes back empty. So the artifact is
 really restored, compared with what should be there, checked with the spec, and the
 verdict is recorded as a signed `backup.verified` entry with the full result in the store.
+
+Longer than ~500 lines: the run, its comparison, the entry bodies with their rules and
+the five-database example data (the demo and many tests use it; it is the part to move
+to irkit/demo/ with them).
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from irkit.backup import extract, meta, tools
 from irkit.backup import manifest as backupmanifest
 from irkit.backup import spec as plausibility
 from irkit.errors import InputError, ProblemsFound
-from irkit.record.bodies import Body, Label, SafeInt, Sha256Hex
+from irkit.record.bodies import Body, Label, SafeInt, SeqRef, Sha256Hex
+from irkit.record.kinds import body_of
+from irkit.record.kindspec import Context, KindSpec, no_summary
 from irkit.record.safefile import what_is
+from irkit.record.summary import clip, plural
 
 if TYPE_CHECKING:
-    from irkit.audit.verify import Context
     from irkit.formats.ed25519 import Signer
     from irkit.record.case import Case
     from irkit.record.entry import Entry
@@ -74,7 +80,7 @@ class BackupVerified(Body):
     # later, optional fields: written only when known, so older journals stay valid
     tool: Label | None = None  # the restore tool and version: "restic 0.14.0"
     snapshot: Label | None = None  # the restic snapshot id / borg archive id restored
-    manifest_entry: SafeInt | None = None  # the backup.manifest entry naming this manifest
+    manifest_entry: SeqRef | None = None  # the backup.manifest entry naming this manifest
 
 
 class BackupManifest(Body):
@@ -436,29 +442,26 @@ def record(case: Case, signer: Signer, result: Result, *, sign_off: bool, **kw: 
             blob = case.store.put_file(Path(tmp))
         finally:
             Path(tmp).unlink()
-        counts = result.counts()
-        body = {
-            "artifact": result.artifact[:200],
-            "artifact_kind": result.artifact_kind,
-            "artifact_sha256": result.artifact_sha256,
-            "manifest_sha256": result.manifest_sha256,
-            "spec_sha256": result.spec_sha256,
-            "verdict": result.verdict,
-            **counts,
-            "restored_files": result.restored_files,
-            "restored_bytes": result.restored_bytes,
-            "restore_ms": result.restore_ms,
-            "result_sha256": blob.sha256,
-            "signed_off": sign_off and result.verdict == "PASS",
-        }
-        if result.tool is not None:
-            tool = result.tool
-            if tool.get("version"):
-                body["tool"] = f"{tool['tool']} {tool['version']}"[:200]
-            if tool.get("snapshot"):
-                body["snapshot"] = str(tool["snapshot"])[:200]
-        if result.manifest_record is not None:
-            body["manifest_entry"] = result.manifest_record["seq"]
+        tool = result.tool or {}
+        record_seq = result.manifest_record["seq"] if result.manifest_record is not None else None
+        body = body_of(
+            KIND,
+            artifact=result.artifact[:200],
+            artifact_kind=result.artifact_kind,
+            artifact_sha256=result.artifact_sha256,
+            manifest_sha256=result.manifest_sha256,
+            spec_sha256=result.spec_sha256,
+            verdict=result.verdict,
+            **result.counts(),
+            restored_files=result.restored_files,
+            restored_bytes=result.restored_bytes,
+            restore_ms=result.restore_ms,
+            result_sha256=blob.sha256,
+            signed_off=sign_off and result.verdict == "PASS",
+            tool=f"{tool['tool']} {tool['version']}"[:200] if tool.get("version") else None,
+            snapshot=str(tool["snapshot"])[:200] if tool.get("snapshot") else None,
+            manifest_entry=record_seq,
+        )
         entry = case.append(signer, KIND, body, **kw)
     if sign_off and result.verdict == "FAIL":
         raise ProblemsFound(
@@ -506,15 +509,16 @@ def record_manifest(
     loaded = backupmanifest.load_manifest(path)
     with case.store.writing():
         blob = case.store.put_file(path)
-        body = {
-            "manifest": path.name[:200] or "manifest",
-            "manifest_sha256": blob.sha256,
-            "format": loaded.format,
-            "files": len(loaded.files),
-            "bytes": sum(f.size for f in loaded.files),
-            "databases": len(loaded.databases),
-            "source": str(source.resolve())[:200] if source is not None else None,
-        }
+        body = body_of(
+            MANIFEST_KIND,
+            manifest=path.name[:200] or "manifest",
+            manifest_sha256=blob.sha256,
+            format=loaded.format,
+            files=len(loaded.files),
+            bytes=sum(f.size for f in loaded.files),
+            databases=len(loaded.databases),
+            source=str(source.resolve())[:200] if source is not None else None,
+        )
         return case.append(signer, MANIFEST_KIND, body, **kw)
 
 
@@ -569,3 +573,20 @@ def build_five_databases(dest: Path, *, empty: str | None = None) -> list[Path]:
         os.replace(tmp, path)
         out.append(path)
     return out
+
+
+def verified_summary(e: Entry) -> str:
+    b = e.body
+    signed = " signed off" if b.get("signed_off") else ""
+    checks = plural(int(str(b.get("checks_failed") or 0)), "check")
+    return (
+        f"{b.get('verdict')} {clip(str(b.get('artifact', '')), 40)}: "
+        f"{b.get('matched')} matched, {b.get('missing')} missing, "
+        f"{b.get('changed')} changed, {checks} failed{signed}"
+    )
+
+
+KIND_SPECS = (
+    KindSpec(KIND, BackupVerified, verify_rule, verified_summary),
+    KindSpec(MANIFEST_KIND, BackupManifest, manifest_rule, no_summary),
+)

@@ -1,14 +1,17 @@
-"""The demo's backup chapter (run from irkit.demo.story.story.DEMO_STEPS)."""
+"""The demo's backup chapter (run from irkit.demo.story.DEMO_STEPS)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from irkit.backup import manifest as backupmanifest
 from irkit.backup.testrestore import FIVE_DATABASES_SPEC, build_five_databases, record, run_verify
 
+if TYPE_CHECKING:
+    from irkit.demo.story import DemoContext
 
-def demo_step(ctx: Any) -> None:
+
+def demo_step(ctx: DemoContext) -> None:
     """Demo: back up example data, manifest it, verify (PASS), then a copy where one
     database came back empty (FAIL, named); both verdicts are signed entries."""
     import tarfile

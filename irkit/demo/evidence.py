@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from irkit.demo.story import story
 from irkit.evidence import custody
 from irkit.evidence.collect import collect
 
+if TYPE_CHECKING:
+    from irkit.demo.story import DemoContext
 
-def demo_step(ctx: Any) -> None:
+
+def demo_step(ctx: DemoContext) -> None:
     alice, bob = ctx.signers["alice"], ctx.signers["bob"]
     story(ctx, 0, 10, 20)  # Monday: copies taken on site
     entry = collect(
@@ -18,6 +21,13 @@ def demo_step(ctx: Any) -> None:
         [ctx.files],
         description="files copied from web-01",
         location="web-01, rack 4",
+        # the source as NIST SP 800-61 asks to identify it (documentation-only addresses:
+        # RFC 5737 and RFC 7042)
+        source_host="web-01",
+        serial="DEMO-SN-0001",
+        model="Example Server 2U",
+        macs=["00:00:5e:00:53:01"],
+        ips=["192.0.2.10"],
         clock=ctx.clock,
     )
     items = [i["id"] for i in entry.body["items"]]

@@ -7,15 +7,18 @@ acknowledged, resolved, confirmed by the customer and closed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from irkit.demo.story import story
 from irkit.incident import actions
 from irkit.incident.settings import preset
 from irkit.notes.notes import witness_note
 
+if TYPE_CHECKING:
+    from irkit.demo.story import DemoContext
 
-def demo_step(ctx: Any) -> None:
+
+def demo_step(ctx: DemoContext) -> None:
     case, clock = ctx.case, ctx.clock
     alice, bob = ctx.signers["alice"], ctx.signers["bob"]
     first_note = next(

@@ -1,13 +1,17 @@
-"""The demo's last chapter: the incident report (irkit.demo.story.story.FINAL_STEPS)."""
+"""The demo's last chapter: the incident report (irkit.demo.story.FINAL_STEPS)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from irkit.report.export import export
 
+if TYPE_CHECKING:
+    from irkit.audit.verify import VerifyReport
+    from irkit.demo.story import DemoContext
 
-def demo_step(ctx: Any, report: Any) -> None:
+
+def demo_step(ctx: DemoContext, report: VerifyReport) -> None:
     """`irkit demo` ends with the full incident report in the case's reports/ folder (where
     `irkit report` puts it by default), recorded in the journal."""
     target = ctx.case.reports_dir / "report.pdf"

@@ -5,13 +5,11 @@ Demo keys are unencrypted and labelled as such; they must never sign a real case
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from irkit.audit.verify import VerifyReport, verify_case
 from irkit.errors import InputError
@@ -35,15 +33,43 @@ class DemoContext:
     steps: list[str]
 
 
-# Later capabilities extend the demo here, in order: "module:function(ctx: DemoContext)".
-# Each runs after the notes and before the checkpoint and final verification.
-DEMO_STEPS: list[str] = [
-    "irkit.demo.evidence:demo_step",
-    "irkit.demo.lifecycle:demo_step",
-    "irkit.demo.backup:demo_step",
-]
-# Steps that need the verified case (reports): run last, "module:function(ctx, report)".
-FINAL_STEPS: list[str] = ["irkit.demo.report:demo_step"]
+# The chapters, in order: each runs after the notes and before the checkpoint and the final
+# verification; the FINAL ones get the verified case too (the report). Each loader imports
+# its chapter when the demo runs (the chapters import this module).
+def _evidence() -> Chapter:
+    from irkit.demo import evidence
+
+    return evidence.demo_step
+
+
+def _lifecycle() -> Chapter:
+    from irkit.demo import lifecycle
+
+    return lifecycle.demo_step
+
+
+def _backup() -> Chapter:
+    from irkit.demo import backup
+
+    return backup.demo_step
+
+
+def _team() -> Chapter:
+    from irkit.demo import team
+
+    return team.demo_step
+
+
+def _report() -> FinalChapter:
+    from irkit.demo import report
+
+    return report.demo_step
+
+
+Chapter = Callable[[DemoContext], None]
+FinalChapter = Callable[[DemoContext, "VerifyReport"], None]
+DEMO_STEPS: list[Callable[[], Chapter]] = [_evidence, _lifecycle, _backup, _team]
+FINAL_STEPS: list[Callable[[], FinalChapter]] = [_report]
 
 
 @dataclass
@@ -84,7 +110,7 @@ class DemoClock:
         self.now = max(self.now, target.astimezone(UTC))
 
 
-def story(ctx: Any, day: int, hour: int, minute: int) -> None:
+def story(ctx: DemoContext, day: int, hour: int, minute: int) -> None:
     """A chapter's next moment on the demo clock (nothing when run with another clock)."""
     advance = getattr(ctx.clock, "advance_to", None)
     if advance is not None:
@@ -117,9 +143,11 @@ def run_demo(root: Path, *, clock: Clock | None = None) -> DemoResult:
         title="Demo: suspicious logins on web-01",
         case_id="DEMO-0001",
         signer=alice,
+        contact="+1 555 0100 (DEMO), alice@example.org",
         clock=clock,
     )
-    add_member(case, alice, bob.public, name=bob.name, role="responder", clock=clock)
+    add_member(case, alice, bob.public, name=bob.name, role="responder",
+               contact="bob@example.org (DEMO)", clock=clock)  # fmt: skip
     steps.append(f"opened case DEMO-0001 in {case_dir}; Alice added Bob as responder")
 
     files = root / "collected"
@@ -196,8 +224,8 @@ def run_demo(root: Path, *, clock: Clock | None = None) -> DemoResult:
     steps.append("wrote 6 notes: one with the auth log attached, one corrected, one confidential")
 
     ctx = DemoContext(root, case, {"alice": alice, "bob": bob}, files, clock, steps)
-    for target in DEMO_STEPS:
-        _resolve(target)(ctx)
+    for chapter in DEMO_STEPS:
+        chapter()(ctx)
 
     kept = root / "kept-checkpoint.txt"
     issued = checkpoints.issue(case, alice, copy_to=kept)
@@ -208,8 +236,8 @@ def run_demo(root: Path, *, clock: Clock | None = None) -> DemoResult:
         "verified the case against Alice's fingerprint and the kept checkpoint: "
         + ("VERIFIED" if report.ok else "FAILED")
     )
-    for target in FINAL_STEPS:
-        _resolve(target)(ctx, report)
+    for final in FINAL_STEPS:
+        final()(ctx, report)
     return DemoResult(
         root,
         case_dir,
@@ -219,11 +247,6 @@ def run_demo(root: Path, *, clock: Clock | None = None) -> DemoResult:
         report,
         steps,
     )
-
-
-def _resolve(target: str) -> Any:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
 
 
 def _offsets(base: datetime) -> Callable[[int], datetime]:

@@ -20,18 +20,27 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from irkit.errors import InputError
+from irkit.evidence import custody
+from irkit.evidence.source import IpAddress, MacAddress, ip_address, mac_address
+from irkit.evidence.source import unique as _unique
 from irkit.formats.ed25519 import Signer
 from irkit.formats.timefmt import Clock, format_utc, system_clock
 from irkit.hashing import files as hashing
-from irkit.record.bodies import Body, Label, RedactionSalt, SafeInt, Sha256Hex
+from irkit.record.bodies import ITEM_REF, WHEN_USED, Body, Label, RedactionSalt, SafeInt, Sha256Hex
 from irkit.record.case import Case
 from irkit.record.entry import Entry
+from irkit.record.kinds import body_of
+from irkit.record.kindspec import Context, KindSpec
 from irkit.record.store import StoredBlob
+from irkit.record.summary import clip, plural
 
 KIND = "evidence.collected"
-ItemId = Annotated[str, StringConstraints(pattern=r"^E-[0-9]{4,9}$")]
+ItemId = Annotated[str, StringConstraints(pattern=r"^E-[0-9]{4,9}$"), ITEM_REF]
 UtcStamp = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
+    ),
 ]
 
 
@@ -66,14 +75,20 @@ class EvidenceCollected(Body):
     # the system the evidence came from, when the collector says (`--source-host`); written
     # only when given, so earlier entries stay byte-identical
     source_host: Label | None = None
+    # identifying details of the source, when the collector gives them (--serial, --model,
+    # --mac, --ip); written only when given, so earlier entries stay byte-identical
+    source_serial: Label | None = None
+    source_model: Label | None = None
+    source_mac: Annotated[list[MacAddress], WHEN_USED] = Field(default_factory=list)
+    source_ip: Annotated[list[IpAddress], WHEN_USED] = Field(default_factory=list)
     location: str | None = None
     description: str | None = None
     items: list[EvidenceItem] = Field(min_length=1)
     # Written only when something was skipped, so earlier entries stay byte-identical.
-    skipped: list[SkippedPath] = Field(default_factory=list)
+    skipped: Annotated[list[SkippedPath], WHEN_USED] = Field(default_factory=list)
     # Written only when true: the paths and description name people or secrets, and a
     # shared (redacted) report shows their digests instead.
-    confidential: bool = False
+    confidential: Annotated[bool, WHEN_USED] = False
     salt: RedactionSalt | None = None  # with confidential: see irkit/formats/redaction.py
 
 
@@ -125,6 +140,13 @@ class Item:
     collected: Entry
     location: str | None
     description: str | None
+    # evidence.relocated entries for it, oldest first (irkit/evidence/relocate.py)
+    relocations: list[Entry] = field(default_factory=list)
+
+    @property
+    def moved(self) -> list[dict[str, Any]]:
+        """The relocation bodies, oldest first: where the original was reached since."""
+        return [e.body for e in self.relocations]
 
 
 @dataclass
@@ -135,6 +157,11 @@ class Inventory:
         return len(self.items) + 1
 
     def add(self, e: Entry) -> None:
+        if e.kind == "evidence.relocated":
+            moved = self.items.get(e.body["item"])
+            if moved is not None:
+                moved.relocations.append(e)
+            return
         if e.kind != KIND:
             return
         for item in e.body.get("items", []):
@@ -161,12 +188,18 @@ def collect(
     md5: bool = False,
     confidential: bool = False,
     source_host: str | None = None,
+    serial: str | None = None,
+    model: str | None = None,
+    macs: Sequence[str] = (),
+    ips: Sequence[str] = (),
     clock: Clock = system_clock,
 ) -> Entry:
     """Copy (or, by reference, hash in place) every file under `paths`; one signed entry.
 
     The entry names both machines: `host` where irkit ran, `source_host` the system the
-    files came from (a mounted disk or a copied folder is rarely from the collector's own).
+    files came from (a mounted disk or a copied folder is rarely from the collector's own),
+    and, when given, the source's serial number, model, MAC and IP addresses (checked and
+    written in one spelling before anything is copied).
 
     MD5 (for tools and forms that still ask for it) is computed in the same read when asked;
     it is off by default because on this hardware it costs more than SHA-256 itself.
@@ -177,6 +210,18 @@ def collect(
     renumbered after theirs under the journal lock (`Case.append(rebase=...)`).
     """
     extra: tuple[str, ...] = ("md5",) if md5 else ()
+    source = {
+        "source_host": source_host or None,
+        "source_serial": serial or None,
+        "source_model": model or None,
+        "source_mac": _unique([mac_address(m) for m in macs]),
+        "source_ip": _unique([ip_address(i) for i in ips]),
+    }
+    for name in ("source_host", "source_serial", "source_model"):
+        value = source[name]
+        if value is not None and (not str(value).strip() or len(str(value)) > 200):
+            flag = "--source-host" if name == "source_host" else f"--{name[7:]}"
+            raise InputError(f"{flag} must be 1 to 200 characters, not blank: nothing collected")
     case.check_signer(signer, KIND)
     result = case.read_entries()
     inv = inventory(result.entries)
@@ -238,18 +283,17 @@ def collect(
             raise InputError("nothing to collect: no regular files under the given paths")
         import socket  # only a collection needs it: not at every import of this module
 
-        body: dict[str, Any] = {"host": socket.gethostname(), "items": items}
-        if source_host:
-            body["source_host"] = source_host
-        if skipped:
-            body["skipped"] = skipped
-        if confidential:
-            body["confidential"] = True
+        body = body_of(
+            "evidence.collected",
+            host=socket.gethostname(),
+            items=items,
+            **source,
+            skipped=skipped,
+            confidential=confidential,
+            location=location or None,
+            description=description or None,
+        )
         case.store.sync_all(stored)  # every copy durable before the entry names it
-        if location:
-            body["location"] = location
-        if description:
-            body["description"] = description
 
         def renumber(newer: list[Entry]) -> dict[str, Any]:
             """Others collected meanwhile: our items follow theirs (ids run in journal
@@ -278,24 +322,31 @@ def check_items(case: Case, ids: Sequence[str] = ()) -> list[tuple[str, str | No
     out: list[tuple[str, str | None]] = []
     for item_id in ids or list(inv.items):
         item = inv.items[item_id]
-        out.append((item_id, item_problem(case.store, item.body)))
+        out.append((item_id, item_problem(case.store, item.body, item.moved)))
     return out
 
 
-def item_problem(store: Any, body: dict[str, Any]) -> str | None:
+def item_problem(
+    store: Any, body: dict[str, Any], moved: Sequence[dict[str, Any]] = ()
+) -> str | None:
+    """What is wrong with an item's bytes, or None. By reference, the original is looked
+    for at its newest recorded location first (`moved`: relocations, oldest first)."""
     if body["stored"]:
         return store.check(body["sha256"])  # type: ignore[no-any-return]
-    raw = base64.b64decode(body["path_b64"]) if body.get("path_b64") else body["path"].encode()
-    record = hashing.hash_path(raw, ("sha256",))
-    if record.kind == "error":
-        return f"original not reachable ({record.note}): {body['path']}"
-    if record.digests.get("sha256") != body["sha256"]:
-        return f"original at {body['path']} no longer matches its recorded digest"
-    return None
+    from irkit.evidence.relocate import reference_check
+
+    problem, unreached = reference_check(body, moved)
+    if unreached is not None:
+        return (
+            f"original not reachable here: {unreached}; `irkit evidence relocate "
+            f"{body['id']} PATH` records where it can be reached now"
+        )
+    return problem
 
 
-def verify_rule(entry: Entry, ctx: Any) -> None:
-    """Item ids run E-0001, E-0002... in journal order; stored copies are re-hashed later."""
+def verify_rule(entry: Entry, ctx: Context) -> None:
+    """Item ids run E-0001, E-0002... in journal order; stored copies are re-hashed later;
+    then the items' custody begins (irkit/evidence/custody.py)."""
     state = ctx.state.setdefault("evidence", {"count": 0, "items": []})
     for item in entry.body["items"]:
         state["count"] += 1
@@ -303,24 +354,55 @@ def verify_rule(entry: Entry, ctx: Any) -> None:
         if item["id"] != expected:
             ctx.problem(entry.seq, "evidence-id", f"item {item['id']} should be {expected}")
         state["items"].append((entry.seq, item))
+    custody.verify_rule(entry, ctx)
 
 
-def verify_finish(ctx: Any) -> None:
+def verify_finish(ctx: Context) -> None:
+    """Re-hash every item: stored copies in the store, originals collected by reference at
+    their newest reachable location. An original not reachable on this machine is "not
+    checked here": a warning, or a problem with `require_content`."""
     if not ctx.content or ctx.case_root is None:
         return
+    from irkit.evidence.relocate import reference_check
     from irkit.record.store import EvidenceStore
 
     store = EvidenceStore(ctx.case_root / "evidence")
-    items = ctx.state.get("evidence", {}).get("items", [])
+    state = ctx.state.setdefault("evidence", {})
+    items = state.get("items", [])
+    moved = state.get("moved", {})
+
+    def check(seq_item: tuple[int, dict[str, Any]]) -> tuple[str | None, str | None]:
+        item = seq_item[1]
+        if item["stored"]:
+            return store.check(item["sha256"]), None
+        return reference_check(item, moved.get(item["id"], ()))
+
     # hashlib releases the GIL: several items re-hash at once, problems still in order
     from concurrent.futures import ThreadPoolExecutor  # only a re-check needs it
 
-    ctx.state.setdefault("evidence", {})["rechecked"] = len(items)  # verify's count
+    unreached = 0
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        found = pool.map(lambda seq_item: item_problem(store, seq_item[1]), items)
-        for (seq, item), problem in zip(items, found, strict=True):
+        found = pool.map(check, items)
+        for (seq, item), (problem, missing) in zip(items, found, strict=True):
             if problem is not None:
                 ctx.problem(seq, "evidence", f"item {item['id']} ({item['path']}): {problem}")
+            elif missing is not None:
+                unreached += 1
+                message = (
+                    f"item {item['id']} (collected by reference) not checked here: the "
+                    f"original is not reachable at {missing}"
+                )
+                if ctx.require_content:
+                    ctx.problem(seq, "not-checked-here", message)
+                else:
+                    ctx.warn(
+                        seq,
+                        "not-checked-here",
+                        f"{message}; `irkit evidence relocate {item['id']} PATH` records "
+                        "where it can be reached now",
+                    )
+    state["rechecked"] = len(items) - unreached  # verify's count
+    state["unreached"] = unreached
 
 
 @dataclass(frozen=True)
@@ -411,3 +493,15 @@ def export_item(case: Case, item_id: str, dest: Path, *, force: bool = False) ->
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return Exported(item.id, dest, body["sha256"], size)
+
+
+def _collected_summary(e: Entry) -> str:
+    b = e.body
+    items = b.get("items", [])
+    ids = f"{items[0]['id']}..{items[-1]['id']}" if len(items) > 1 else items[0]["id"]
+    where = f" at {b['location']}" if b.get("location") else ""
+    desc = clip(str(b.get("description", "")), 40)
+    return f"{plural(len(items), 'item')} {ids}{where}: {desc}"
+
+
+KIND_SPECS = (KindSpec("evidence.collected", EvidenceCollected, verify_rule, _collected_summary),)

@@ -11,19 +11,25 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints
 
 from irkit.errors import InputError
 from irkit.formats.ed25519 import Signer
 from irkit.formats.timefmt import Clock, system_clock
-from irkit.record.bodies import Body, Fingerprint, Label
+from irkit.record.bodies import ITEM_REF, TRANSFER_REF, Body, Fingerprint, Label
 from irkit.record.case import Case
 from irkit.record.entry import Entry
+from irkit.record.kinds import body_of
+from irkit.record.kindspec import Context, KindSpec
+from irkit.record.summary import clip
 
-ItemId = Annotated[str, StringConstraints(pattern=r"^E-[0-9]{4,9}$")]
-TransferId = Annotated[str, StringConstraints(pattern=r"^T-[0-9]{4,9}$")]
+if TYPE_CHECKING:
+    from irkit.record.roster import Roster
+
+ItemId = Annotated[str, StringConstraints(pattern=r"^E-[0-9]{4,9}$"), ITEM_REF]
+TransferId = Annotated[str, StringConstraints(pattern=r"^T-[0-9]{4,9}$"), TRANSFER_REF]
 KINDS = (
     "custody.released",
     "custody.accepted",
@@ -85,6 +91,9 @@ class Holding:
 @dataclass
 class Custody:
     items: dict[str, Holding] = field(default_factory=dict)
+    # the fold's own roster at the entry being folded: a witness signature verifies only
+    # under the key this journal admitted for the witness, who is a member at that point
+    roster: Roster | None = None
     transfers: dict[str, tuple[Entry, bool]] = field(
         default_factory=dict
     )  # id -> (release, accepted)
@@ -139,7 +148,7 @@ def apply(state: Custody, e: Entry, case_id: str | None = None) -> str | None:
             return "a custodian cannot release to themselves"
         state.transfers[b["transfer"]] = (e, False)
     if e.kind in ("custody.returned", "custody.disposed") and b.get("witness"):
-        problem = _witness_problem(e, case_id)
+        problem = _witness_problem(state, e, case_id)
         if problem:
             return problem
     for item_id in b["items"]:
@@ -152,22 +161,19 @@ def apply(state: Custody, e: Entry, case_id: str | None = None) -> str | None:
     return None
 
 
-def _witness_problem(e: Entry, case_id: str | None) -> str | None:
+def _witness_problem(state: Custody, e: Entry, case_id: str | None) -> str | None:
     sig, witness = e.body.get("witness_sig"), e.body["witness"]
     if not sig or case_id is None:
         return "witness named without a witness signature"
-    return None if _witness_ok(e, case_id, sig, witness) else "witness signature does not verify"
+    ok = _witness_ok(state, e, case_id, sig, witness)
+    return None if ok else "witness signature does not verify"
 
 
-# Keys of members seen by any fold, by fingerprint. Safe to share: a fingerprint is the hash
-# of its key, so an entry can only ever map to the one key it names.
-_WITNESS_KEYS: dict[str, bytes] = {}
-
-
-def _witness_ok(e: Entry, case_id: str, sig: str, witness: str) -> bool:
-    raw = _WITNESS_KEYS.get(witness)
-    if raw is None:
-        return False
+def _witness_ok(state: Custody, e: Entry, case_id: str, sig: str, witness: str) -> bool:
+    member = state.roster.members.get(witness) if state.roster is not None else None
+    if member is None:
+        return False  # not a member of this case when the entry was signed
+    raw = base64.b64decode(member.public_key)
     from irkit.formats.ed25519 import PublicKey
 
     message = witness_statement(case_id, e.kind, e.body["items"], e.body["reason"])
@@ -180,12 +186,11 @@ def _witness_ok(e: Entry, case_id: str, sig: str, witness: str) -> bool:
 def fold(entries: Sequence[Entry]) -> Custody:
     from irkit.record.roster import Roster
 
-    state = Custody()
     roster = Roster.empty()
+    state = Custody(roster=roster)
     for e in entries:
         if e.kind in ("case.opened", "member.added", "member.removed"):
             roster.apply(e.seq, e.kind, e.body)
-            remember_keys(roster)
         apply(state, e, roster.case_id)
     return state
 
@@ -199,13 +204,6 @@ def held_by(entries: Sequence[Entry], fingerprint: str) -> list[str]:
         if not accepted and release.body["to"] == fingerprint:
             held.update(release.body["items"])
     return sorted(held)
-
-
-def remember_keys(roster: Any) -> None:
-    """Make the members' keys known for witness signatures; every fold of the journal that
-    meets a membership entry calls it (the report's custody forms too)."""
-    for fp, member in roster.members.items():
-        _WITNESS_KEYS[fp] = base64.b64decode(member.public_key)
 
 
 _View = tuple[list[Entry], Custody]
@@ -259,7 +257,9 @@ def _checks(case: Case, items: Sequence[str], entries: Sequence[Entry]) -> list[
     out = []
     for item_id in items:
         item = inv.items.get(item_id)
-        problem = "unknown item" if item is None else item_problem(case.store, item.body)
+        problem = (
+            "unknown item" if item is None else item_problem(case.store, item.body, item.moved)
+        )
         out.append(
             {"item": item_id, "ok": problem is None, **({"note": problem} if problem else {})}
         )
@@ -280,16 +280,15 @@ def release(
     """Release `items` to `to`: a member by name, fingerprint prefix or whole fingerprint."""
     receiver = case.roster().resolve(to, what="--to")
     view = _view(case)
-    body: dict[str, Any] = {
-        "transfer": f"T-{len(view[1].transfers) + 1:04d}",
-        "items": list(items),
-        "to": receiver.fingerprint,
-        "purpose": purpose,
-    }
-    if location:
-        body["location"] = location
-    if method:
-        body["method"] = method
+    body = body_of(
+        "custody.released",
+        transfer=f"T-{len(view[1].transfers) + 1:04d}",
+        items=list(items),
+        to=receiver.fingerprint,
+        purpose=purpose,
+        location=location or None,
+        method=method or None,
+    )
     return _append(case, signer, "custody.released", body, clock, view)
 
 
@@ -306,24 +305,23 @@ def accept(
     if pending is None:
         raise InputError(f"no transfer {transfer}")
     checks = _checks(case, pending[0].body["items"], view[0])
-    body: dict[str, Any] = {"transfer": transfer, "checks": checks}
-    if condition:
-        body["condition"] = condition
+    body = body_of(
+        "custody.accepted", transfer=transfer, checks=checks, condition=condition or None
+    )
     return _append(case, signer, "custody.accepted", body, clock, view)
 
 
 def check(case: Case, signer: Signer, items: Sequence[str], clock: Clock = system_clock) -> Entry:
     view = _view(case)
-    body = {"items": list(items), "checks": _checks(case, items, view[0])}
+    body = body_of("custody.checked", items=list(items), checks=_checks(case, items, view[0]))
     return _append(case, signer, "custody.checked", body, clock, view)
 
 
 def store(
     case: Case, signer: Signer, items: Sequence[str], *, location: str, clock: Clock = system_clock
 ) -> Entry:
-    return _append(
-        case, signer, "custody.stored", {"items": list(items), "location": location}, clock
-    )
+    body = body_of("custody.stored", items=list(items), location=location)
+    return _append(case, signer, "custody.stored", body, clock)
 
 
 def finish(
@@ -336,21 +334,26 @@ def finish(
     witness: Signer | None = None,
     clock: Clock = system_clock,
 ) -> Entry:
-    body: dict[str, Any] = {"items": list(items), "reason": reason}
+    if kind not in ("custody.returned", "custody.disposed"):
+        raise InputError(f"{kind} does not end a chain of custody")
+    sig = None
     if witness is not None:
         statement = witness_statement(case.info.case_id, kind, items, reason)
-        body["witness"] = witness.fingerprint
-        body["witness_sig"] = base64.b64encode(witness.sign(statement)).decode("ascii")
+        sig = base64.b64encode(witness.sign(statement)).decode("ascii")
+    body = body_of(
+        kind,
+        items=list(items),
+        reason=reason,
+        witness=witness.fingerprint if witness else None,
+        witness_sig=sig,
+    )
     return _append(case, signer, kind, body, clock)
 
 
-def verify_rule(entry: Entry, ctx: Any) -> None:
+def verify_rule(entry: Entry, ctx: Context) -> None:
+    """`irkit verify`: fold collection and custody entries; report what the fold refuses."""
     state: Custody = ctx.state.setdefault("custody", Custody())
-    remember_keys(ctx.roster)
-    if entry.kind == "evidence.collected":
-        from irkit.evidence.collect import verify_rule as evidence_rule
-
-        evidence_rule(entry, ctx)
+    state.roster = ctx.roster
     problem = apply(state, entry, ctx.roster.case_id)
     if problem is not None:
         ctx.problem(entry.seq, "custody", problem)
@@ -367,8 +370,8 @@ def chain(entries: Sequence[Entry], item_id: str) -> list[dict[str, Any]] | None
     from irkit.record.entry import split_signature
     from irkit.record.roster import Roster
 
-    state = Custody()
     roster = Roster.empty()
+    state = Custody(roster=roster)
     public: dict[str, bytes] = {}
     for e in entries:
         if e.kind in ("case.opened", "member.added", "member.removed"):
@@ -436,3 +439,34 @@ def remove_member(
             "ITEM --to NAME`), and the receiver accepts it",
         )
     return record.remove_member(case, signer, member.fingerprint, reason=reason, clock=clock)
+
+
+# -- the kinds ---------------------------------------------------------------------------
+
+
+def _released_summary(e: Entry) -> str:
+    b = e.body
+    return (
+        f"{b['transfer']}: {', '.join(b['items'])} to {b['to'][:24]}… "
+        f"for {clip(str(b['purpose']), 40)}"
+    )
+
+
+def _accepted_summary(e: Entry) -> str:
+    failed = [c["item"] for c in e.body.get("checks", []) if not c["ok"]]
+    return f"{e.body['transfer']} accepted" + (f"; CHECK FAILED {failed}" if failed else "")
+
+
+def _items_summary(e: Entry) -> str:
+    what = e.body.get("location") or e.body.get("reason") or ""
+    return f"{', '.join(e.body['items'])} {clip(str(what), 50)}".strip()
+
+
+KIND_SPECS = (
+    KindSpec("custody.released", Released, verify_rule, _released_summary),
+    KindSpec("custody.accepted", Accepted, verify_rule, _accepted_summary),
+    KindSpec("custody.checked", Checked, verify_rule, _items_summary),
+    KindSpec("custody.stored", Stored, verify_rule, _items_summary),
+    KindSpec("custody.returned", Final, verify_rule, _items_summary),
+    KindSpec("custody.disposed", Final, verify_rule, _items_summary),
+)

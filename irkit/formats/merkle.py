@@ -79,8 +79,9 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
 def verify_inclusion(
     index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
 ) -> bool:
-    """RFC 9162 2.1.3.2."""
-    if not 0 <= index < size:
+    """RFC 9162 2.1.3.2. A leaf that is not a SHA-256 hash never verifies (an empty leaf
+    against an empty root would otherwise "match": transparency-dev/merkle's vectors)."""
+    if not 0 <= index < size or len(leaf) != len(EMPTY_ROOT):
         return False
     fn, sn = index, size - 1
     r = leaf
@@ -103,13 +104,13 @@ def verify_inclusion(
 def verify_consistency(
     size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]
 ) -> bool:
-    """RFC 9162 2.1.4.2."""
-    if size1 > size2 or size1 < 0:
+    """RFC 9162 2.1.4.2; requires 0 < size1 <= size2. Nothing is consistent with the empty
+    tree by proof: a caller that accepts growth from size 0 (a witness's first checkpoint)
+    says so itself, as transparency-dev/merkle does (its vectors refuse size1 == 0)."""
+    if size1 > size2 or size1 <= 0:
         return False
     if size1 == size2:
         return not proof and root1 == root2
-    if size1 == 0:
-        return not proof
     path = list(proof)
     if size1 & (size1 - 1) == 0:  # a power of two: old root is the first node
         path.insert(0, root1)

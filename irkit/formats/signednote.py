@@ -18,7 +18,7 @@ from irkit.formats.ed25519 import PublicKey, Signer
 
 EM_DASH = "\u2014"
 ED25519_ALG = b"\x01"
-_NAME_RE = re.compile(r"^[^\s+]+$")
+_NAME_RE = re.compile(r"^[^\s+]+\Z")
 
 
 def key_id(name: str, public_raw: bytes) -> bytes:
@@ -61,6 +61,12 @@ def sign_note(text: bytes, signer: Signer, name: str | None = None) -> bytes:
     blob = key_id(name, signer.public.raw) + signer.sign(text)
     line = f"{EM_DASH} {name} {base64.b64encode(blob).decode('ascii')}\n"
     return text + b"\n" + line.encode("utf-8")
+
+
+def signature_line(sig: NoteSignature) -> str:
+    """The text of one signature line, newline included (as parse_note read it)."""
+    blob = base64.b64encode(sig.key_id + sig.signature).decode("ascii")
+    return f"{EM_DASH} {sig.name} {blob}\n"
 
 
 def parse_note(data: bytes) -> SignedNote:

@@ -10,7 +10,7 @@ from irkit.errors import InputError
 
 Clock = Callable[[], datetime]
 
-_UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_UTC_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 
 # The times irkit accepts and writes (docs/FORMAT.md section 5, "Time range"): 1970-01-01 up
 # to the end of 9998 in UTC. The margin of a year below datetime's limit keeps every offset

@@ -6,6 +6,10 @@ open, stat and read loop runs under the GIL, and the handoffs between threads co
 the per-file work). Each worker reads 64 KiB at a time into one reusable buffer (larger
 reads measured slower: the data no longer fits the CPU cache between read and hash). Without
 fork, beside other threads, or for a handful of files, a thread pool does the work.
+
+Longer than ~500 lines on purpose: one read path. A single file, the forked worker pool
+and its thread fallback share the buffer, the digest set and the error rules, and the
+fast path is easier to trust read in one place.
 """
 
 from __future__ import annotations

@@ -12,12 +12,13 @@ from typing import Any
 
 from irkit.errors import InputError
 from irkit.formats.ed25519 import Signer
-from irkit.formats.timefmt import Clock, format_zoned, parse_utc, system_clock
-from irkit.incident import lifecycle
+from irkit.formats.timefmt import Clock, format_zoned, system_clock
+from irkit.incident import lifecycle, vocab
 from irkit.incident.lifecycle import Incident
 from irkit.incident.settings import Settings
 from irkit.record.case import Case, Rebase
 from irkit.record.entry import Entry
+from irkit.record.kinds import body_of
 
 
 def current(case: Case) -> Incident:
@@ -58,7 +59,7 @@ def _need(text: str | None, what: str) -> str:
 def configure(
     case: Case, signer: Signer, settings: Settings, *, reason: str, clock: Clock = system_clock
 ) -> Entry:
-    body = {"settings": settings.model_dump(), "reason": _need(reason, "a reason")}
+    body = body_of("incident.configured", settings=settings, reason=_need(reason, "a reason"))
     return case.append(signer, "incident.configured", body, clock=clock)
 
 
@@ -76,20 +77,20 @@ def change_state(
 ) -> Entry:
     case.check_signer(signer, "incident.state")
     inc = current(case)
-    body: dict[str, Any] = {"old": inc.state, "new": new, "reason": _need(reason, "a reason")}
-    if waiting_for is not None:
-        if new != "pending":
-            raise InputError("--waiting-for only goes with pending")
-        body["waiting_for"] = waiting_for
-    if resolution is not None:
-        body["resolution"] = {k: v for k, v in resolution.items() if v is not None}
-    if closure is not None:
-        body["closure"] = {k: v for k, v in closure.items() if v is not None}
-    why = lifecycle.check_transition(inc.state, new, body, inc)
+    if waiting_for is not None and new != "pending":
+        raise InputError("--waiting-for only goes with pending")
+    fields: dict[str, Any] = {
+        "old": inc.state,
+        "new": new,
+        "reason": _need(reason, "a reason"),
+        "waiting_for": waiting_for,
+        "resolution": resolution,
+        "closure": closure,
+    }
+    why = lifecycle.check_transition(inc.state, new, fields, inc)  # its words before the model's
     if why is not None:
         raise InputError(f"refused: {why}; nothing was written")
-    if confidential:
-        body["confidential"] = True
+    body = body_of("incident.state", **fields, confidential=confidential)
     return _append(case, signer, "incident.state", body, inc, clock)
 
 
@@ -136,8 +137,8 @@ def set_field(
 
     An assignee who is a member is recorded with their fingerprint; anyone else (a team,
     an outsider) is recorded as not a member (`external`)."""
-    if name not in lifecycle.FIELDS:
-        raise InputError(f"unknown field {name!r} (one of: {', '.join(lifecycle.FIELDS)})")
+    if name not in vocab.FIELDS:
+        raise InputError(f"unknown field {name!r} (one of: {', '.join(vocab.FIELDS)})")
     case.check_signer(signer, "incident.field")
     inc = current(case)
     settings = inc.effective_settings
@@ -164,14 +165,18 @@ def set_field(
     old = inc.fields.get(name)
     if old == new:
         raise InputError(f"{name} is already {new!r}: nothing to record")
-    body: dict[str, Any] = {"field": name, "old": old, "new": new, "reason": reason or "set"}
     if name in ("impact", "urgency"):
         inc.fields[name] = new
-        body["priority"] = inc.priority
-    if name == "assignee":
-        body.update(who)
-    if confidential:
-        body["confidential"] = True
+        who["priority"] = inc.priority  # written, as null too, when the matrix gives none
+    body = body_of(
+        "incident.field",
+        field=name,
+        old=old,
+        new=new,
+        reason=reason or "set",
+        confidential=confidential,
+        **who,
+    )
     out = [_append(case, signer, "incident.field", body, inc, clock)]
     if name == "assignee" and inc.state == "new":
         out.append(change_state(case, signer, "assigned", reason=f"assigned to {new}", clock=clock))
@@ -209,18 +214,16 @@ def link(
         raise InputError("a change link needs --change-type standard|normal|emergency")
     if link_type == "known-error" and not remove and not workaround:
         raise InputError("a known error needs its --workaround")
-    body: dict[str, Any] = {
-        "link": link_type,
-        "ref": _need(ref, "a reference"),
-        "action": "remove" if remove else "add",
-        "reason": reason or ("unlinked" if remove else "linked"),
-    }
-    if change_type is not None:
-        body["change_type"] = change_type
-    if workaround:
-        body["workaround"] = workaround
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.linked",
+        link=link_type,
+        ref=_need(ref, "a reference"),
+        action="remove" if remove else "add",
+        reason=reason or ("unlinked" if remove else "linked"),
+        change_type=change_type,
+        workaround=workaround or None,
+        confidential=confidential,
+    )
     return _append(case, signer, "incident.linked", body, inc, clock)
 
 
@@ -243,22 +246,18 @@ def escalate(
     inc = current(case)
     if inc.state not in lifecycle.OPEN_STATES:
         raise InputError(f"refused: the incident is {inc.state}; reopen it first")
-    body: dict[str, Any] = {
-        "kind": kind,
-        "trigger": trigger,
-        "reason": _need(reason, "a reason"),
-    }
-    if tier is not None:
-        body["tier"] = tier
-    if team:
-        member = case.roster().find(team, what="--to")
-        body["team"] = member.name if member else team
-        if member is not None:
-            body["member"] = member.fingerprint
-    if clock_name:
-        body["clock"] = clock_name
-    if confidential:
-        body["confidential"] = True
+    member = case.roster().find(team, what="--to") if team else None
+    body = body_of(
+        "incident.escalated",
+        kind=kind,
+        trigger=trigger,
+        reason=_need(reason, "a reason"),
+        tier=tier,
+        team=member.name if member else team or None,
+        member=member.fingerprint if member else None,
+        clock=clock_name or None,
+        confidential=confidential,
+    )
     return _append(case, signer, "incident.escalated", body, inc, clock)
 
 
@@ -310,19 +309,17 @@ def acknowledge(
         raise InputError(f"entry {escalation} is not an escalation")
     if target.acknowledged is not None:
         raise InputError(f"escalation #{escalation} was acknowledged at #{target.acknowledged[0]}")
-    body: dict[str, Any] = {"escalation": escalation}
-    if note:
-        body["note"] = note
-    if target.actor == signer.fingerprint:
-        if not self_ack:
-            raise InputError(
-                f"refused: you raised escalation #{escalation}; the side it was handed to "
-                "acknowledges it",
-                hint="acknowledging your own escalation? say why with --self-ack REASON",
-            )
-        body["self_ack"] = self_ack
-    elif self_ack:
+    if target.actor == signer.fingerprint and not self_ack:
+        raise InputError(
+            f"refused: you raised escalation #{escalation}; the side it was handed to "
+            "acknowledges it",
+            hint="acknowledging your own escalation? say why with --self-ack REASON",
+        )
+    if target.actor != signer.fingerprint and self_ack:
         raise InputError(f"--self-ack, but escalation #{escalation} was raised by someone else")
+    body = body_of(
+        "incident.acknowledged", escalation=escalation, note=note or None, self_ack=self_ack or None
+    )
     return _append(case, signer, "incident.acknowledged", body, inc, clock)
 
 
@@ -337,16 +334,15 @@ def consent_grant(
     confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
-    body: dict[str, Any] = {
-        "action": "granted",
-        "by": _need(by, "who gave consent (--by)"),
-        "scope": _need(scope, "what the consent covers (--for)"),
-        "method": _need(method, "how it was given (--how)"),
-    }
-    if given_at is not None:
-        body["given_at"] = format_zoned(given_at)
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.consent",
+        action="granted",
+        by=_need(by, "who gave consent (--by)"),
+        scope=_need(scope, "what the consent covers (--for)"),
+        method=_need(method, "how it was given (--how)"),
+        given_at=format_zoned(given_at) if given_at is not None else None,
+        confidential=confidential,
+    )
     return case.append(signer, "incident.consent", body, clock=clock)
 
 
@@ -366,19 +362,17 @@ def consent_withdraw(
     held = inc.consents.get(grant)
     if held is None or held["withdrawn"] is not None:
         raise InputError(f"no consent in force was granted at entry {grant}")
-    body: dict[str, Any] = {
-        "action": "withdrawn",
-        "by": _need(by, "who withdrew consent (--by)"),
-        "scope": held["scope"],
-        "method": _need(method, "how it was withdrawn (--how)"),
-        "grant": grant,
-    }
-    if reason:
-        body["reason"] = reason
-    if given_at is not None:
-        body["given_at"] = format_zoned(given_at)
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.consent",
+        action="withdrawn",
+        by=_need(by, "who withdrew consent (--by)"),
+        scope=held["scope"],
+        method=_need(method, "how it was withdrawn (--how)"),
+        grant=grant,
+        reason=reason or None,
+        given_at=format_zoned(given_at) if given_at is not None else None,
+        confidential=confidential,
+    )
     return _append(case, signer, "incident.consent", body, inc, clock)
 
 
@@ -391,12 +385,12 @@ def inform(
     confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
-    body: dict[str, Any] = {
-        "channel": _need(channel, "a channel"),
-        "summary": _need(summary, "a summary"),
-    }
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.informed",
+        channel=_need(channel, "a channel"),
+        summary=_need(summary, "a summary"),
+        confidential=confidential,
+    )
     return case.append(signer, "incident.informed", body, clock=clock)
 
 
@@ -414,15 +408,16 @@ def confirm(
     inc = current(case)
     if inc.state != "resolved":
         raise InputError(f"refused: the incident is {inc.state}; only a resolved one is confirmed")
-    body: dict[str, Any] = {"by": _need(by, "who confirmed (--by)"), "channel": channel}
-    if satisfaction is not None:
-        if not 1 <= satisfaction <= 5:
-            raise InputError("satisfaction is 1 (very unhappy) .. 5 (very happy)")
-        body["satisfaction"] = satisfaction
-    if comment:
-        body["comment"] = comment
-    if confidential:
-        body["confidential"] = True
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise InputError("satisfaction is 1 (very unhappy) .. 5 (very happy)")
+    body = body_of(
+        "incident.confirmed",
+        by=_need(by, "who confirmed (--by)"),
+        channel=channel,
+        satisfaction=satisfaction,
+        comment=comment or None,
+        confidential=confidential,
+    )
     return _append(case, signer, "incident.confirmed", body, inc, clock)
 
 
@@ -435,13 +430,13 @@ def followup_schedule(
     confidential: bool = False,
     clock: Clock = system_clock,
 ) -> Entry:
-    body: dict[str, Any] = {
-        "action": "scheduled",
-        "due": format_zoned(due),
-        "note": _need(note, "a note"),
-    }
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.followup",
+        action="scheduled",
+        due=format_zoned(due),
+        note=_need(note, "a note"),
+        confidential=confidential,
+    )
     return case.append(signer, "incident.followup", body, clock=clock)
 
 
@@ -458,11 +453,11 @@ def followup_done(
     sched = inc.followups.get(schedule)
     if sched is None or sched["done"] is not None:
         raise InputError(f"no open follow-up was scheduled at entry {schedule}")
-    body = {"action": "done", "schedule": schedule, "note": _need(note, "a note")}
-    if confidential:
-        body["confidential"] = True
+    body = body_of(
+        "incident.followup",
+        action="done",
+        schedule=schedule,
+        note=_need(note, "a note"),
+        confidential=confidential,
+    )
     return _append(case, signer, "incident.followup", body, inc, clock)
-
-
-def recorded_time(entry: Entry) -> datetime:
-    return parse_utc(entry.recorded)

@@ -7,6 +7,10 @@ SLA clocks (`clocks`) are computed from the fold and an explicit `now` whenever 
 States: new -> assigned -> in_progress <-> pending(waiting_for) -> resolved -> closed, and a
 reopen sends resolved or closed back to in_progress. `check_transition` is the one table used
 both to refuse a command and to flag a forged entry in `irkit verify`.
+
+Longer than ~500 lines: the bodies, the fold and the SLA clocks of one state machine;
+the clocks (`clocks`, `pending_time`) are the part to move to incident/clocks.py, kept
+here while the report's facts are being rewritten against them.
 """
 
 from __future__ import annotations
@@ -14,19 +18,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
 from irkit.formats.timefmt import parse_utc
 from irkit.incident.settings import Settings, preset
 from irkit.incident.sla import ClockReading, Interval, read_clock
-from irkit.record.bodies import Body, Fingerprint, Label, RedactionSalt, SafeInt, ZonedTime
+from irkit.incident.vocab import (
+    ChangeType,
+    ClosureHow,
+    ConsentAction,
+    EscalationKind,
+    EscalationTrigger,
+    FieldName,
+    FollowUpAction,
+    LinkAction,
+    LinkType,
+    Outcome,
+    State,
+    WaitingFor,
+)
+from irkit.record.bodies import (
+    NULL_IF_GIVEN,
+    WHEN_USED,
+    Body,
+    Fingerprint,
+    Label,
+    RedactionSalt,
+    SafeInt,
+    SeqRef,
+    ZonedTime,
+)
 from irkit.record.entry import Entry
+from irkit.record.kindspec import Context, KindSpec
+from irkit.record.summary import clip, shown_value
 
-State = Literal["new", "assigned", "in_progress", "pending", "resolved", "closed"]
-STATES: tuple[str, ...] = ("new", "assigned", "in_progress", "pending", "resolved", "closed")
-WaitingFor = Literal["customer", "vendor", "change", "problem"]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 # from-state -> states it may move to. A move from resolved/closed to in_progress is a reopen.
@@ -40,22 +67,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OPEN_STATES = frozenset({"new", "assigned", "in_progress", "pending"})
 IR_PHASES = ("identification", "containment", "eradication", "recovery", "lessons-learned")
-FieldName = Literal[
-    "impact",
-    "urgency",
-    "severity",
-    "category",
-    "assets",
-    "assignee",
-    "owner",
-    "phase",
-    # free text for the report's outcome sections (up to 4000 characters)
-    "root-cause",
-    "lessons-learned",
-]
-FIELDS: tuple[str, ...] = get_args(FieldName)
-OUTCOMES = ("true-positive", "false-positive", "benign", "duplicate", "not-an-incident", "other")
-LINK_TYPES = ("related", "problem", "change", "known-error")
 
 FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=4000)] | int | list[Label]
 
@@ -68,7 +79,7 @@ class Markable(Body):
     true, so older entries stay byte-identical) makes shared reports withhold that text,
     showing a salted commitment instead (irkit/formats/redaction.py)."""
 
-    confidential: bool = False
+    confidential: Annotated[bool, WHEN_USED] = False
     salt: RedactionSalt | None = None
 
 
@@ -80,15 +91,13 @@ class IncidentConfigured(Body):
 class Resolution(Body):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
     solution: Text
-    outcome: Literal[
-        "true-positive", "false-positive", "benign", "duplicate", "not-an-incident", "other"
-    ]
+    outcome: Outcome
     impact: Text | None = None
 
 
 class Closure(Body):
-    how: Literal["confirmed", "auto"]
-    confirmation: SafeInt | None = None  # seq of the incident.confirmed entry
+    how: ClosureHow
+    confirmation: SeqRef | None = None  # seq of the incident.confirmed entry
     after_days: SafeInt | None = None  # auto-closure: days without an answer
 
 
@@ -106,27 +115,28 @@ class FieldChanged(Markable):
     old: FieldValue | None
     new: FieldValue | None
     reason: Text
-    priority: SafeInt | None = None  # derived priority after the change (impact/urgency)
+    # derived priority after an impact/urgency change (null when the matrix gives none)
+    priority: Annotated[SafeInt | None, NULL_IF_GIVEN] = None
     # assignee only: the member `new` names, or `external` (written only when true) when the
     # assignee is a team or someone outside the case
     assignee: Fingerprint | None = None
-    external: bool = False
+    external: Annotated[bool, WHEN_USED] = False
 
 
 class Linked(Markable):
-    link: Literal["related", "problem", "change", "known-error"]
+    link: LinkType
     ref: Label
-    action: Literal["add", "remove"] = "add"
-    change_type: Literal["standard", "normal", "emergency"] | None = None
+    action: LinkAction = "add"
+    change_type: ChangeType | None = None
     workaround: Text | None = None
     reason: Text
 
 
 class Escalated(Markable):
-    kind: Literal["functional", "hierarchical"]
+    kind: EscalationKind
     tier: Annotated[int, Field(ge=1, le=9)] | None = None
     team: Label | None = None
-    trigger: Literal["manual", "breach"] = "manual"
+    trigger: EscalationTrigger = "manual"
     clock: Label | None = None  # the breached clock when trigger == "breach"
     reason: Text
     # when `team` names a case member (`--to "Bob Example"`), their fingerprint
@@ -134,19 +144,19 @@ class Escalated(Markable):
 
 
 class Acknowledged(Body):
-    escalation: SafeInt
+    escalation: SeqRef
     note: Text | None = None
     # why the member who raised the escalation acknowledges it themselves (else refused)
     self_ack: Text | None = None
 
 
 class Consent(Markable):
-    action: Literal["granted", "withdrawn"]
+    action: ConsentAction
     by: Label  # the customer's name as they gave it
     scope: Text  # what for: "remote access to laptop L-123", "share logs with vendor"
     method: Label  # how: phone, email, signed form...
     given_at: ZonedTime | None = None  # when the customer said so, if not now
-    grant: SafeInt | None = None  # withdrawn: seq of the grant
+    grant: SeqRef | None = None  # withdrawn: seq of the grant
     reason: Text | None = None
 
 
@@ -163,9 +173,9 @@ class Confirmed(Markable):
 
 
 class FollowUp(Markable):
-    action: Literal["scheduled", "done"]
+    action: FollowUpAction
     due: ZonedTime | None = None
-    schedule: SafeInt | None = None  # done: seq of the scheduled entry
+    schedule: SeqRef | None = None  # done: seq of the scheduled entry
     note: Text
 
 
@@ -456,7 +466,7 @@ def _check_auto_close(inc: Incident, body: dict[str, Any], at: datetime, problem
         )
 
 
-def verify_rule(entry: Entry, ctx: Any) -> None:
+def verify_rule(entry: Entry, ctx: Context) -> None:
     """`irkit verify` hook: fold incident entries in order and report what the fold flags."""
     inc = ctx.state.get("lifecycle")
     if inc is None:
@@ -632,3 +642,65 @@ def pending_time(inc: Incident, now: datetime) -> timedelta:
         if p.state == "pending":
             total += (p.end or now) - p.start
     return total
+
+
+# -- the kinds ---------------------------------------------------------------------------
+
+
+def incident_summary(e: Entry) -> str:
+    """old -> new and why, for the help-desk entries."""
+    kind, b = e.kind, e.body
+    why = clip(str(b.get("reason") or ""), 40)
+    match kind.removeprefix("incident."):
+        case "configured":
+            settings = b.get("settings")
+            name = settings.get("preset") if isinstance(settings, dict) else "?"
+            return f"settings ({name}): {why}"
+        case "state":
+            wait = f" (waiting for {b['waiting_for']})" if b.get("waiting_for") else ""
+            res = b.get("resolution")
+            code = f" [{res.get('code')}]" if isinstance(res, dict) else ""
+            clo = b.get("closure")
+            how = f" [{clo.get('how')}]" if isinstance(clo, dict) else ""
+            return f"state {b.get('old')} -> {b.get('new')}{wait}{code}{how}: {why}"
+        case "field":
+            prio = f" => priority {b['priority']}" if b.get("priority") is not None else ""
+            new = shown_value(b.get("new"))
+            if b.get("assignee"):
+                new += f" [{str(b['assignee'])[:24]}]"
+            elif b.get("external"):
+                new += " (not a case member)"
+            return f"{b.get('field')}: {shown_value(b.get('old'))} -> {new}{prio}: {why}"
+        case "linked":
+            return f"{b.get('action', 'add')} {b.get('link')} link {b.get('ref')}: {why}"
+        case "escalated":
+            where = f"tier {b['tier']}" if b.get("tier") is not None else ""
+            where += f" {b['team']}" if b.get("team") else ""
+            return f"{b.get('kind')} escalation to {where.strip()} ({b.get('trigger')}): {why}"
+        case "acknowledged":
+            own = f" (their own: {clip(str(b['self_ack']), 40)})" if b.get("self_ack") else ""
+            return f"acknowledges escalation #{b.get('escalation')}{own}"
+        case "consent":
+            return f"consent {b.get('action')} by {b.get('by')} for {clip(str(b.get('scope')), 40)}"
+        case "informed":
+            return f"customer informed ({b.get('channel')}): {clip(str(b.get('summary')), 40)}"
+        case "confirmed":
+            score = f" satisfaction {b['satisfaction']}/5" if b.get("satisfaction") else ""
+            return f"confirmed by {b.get('by')} ({b.get('channel')}){score}"
+        case "followup":
+            return f"follow-up {b.get('action')}: {clip(str(b.get('note')), 40)}"
+    return ""
+
+
+KIND_SPECS = (
+    KindSpec("incident.configured", IncidentConfigured, verify_rule, incident_summary),
+    KindSpec("incident.state", StateChanged, verify_rule, incident_summary),
+    KindSpec("incident.field", FieldChanged, verify_rule, incident_summary),
+    KindSpec("incident.linked", Linked, verify_rule, incident_summary),
+    KindSpec("incident.escalated", Escalated, verify_rule, incident_summary),
+    KindSpec("incident.acknowledged", Acknowledged, verify_rule, incident_summary),
+    KindSpec("incident.consent", Consent, verify_rule, incident_summary),
+    KindSpec("incident.informed", Informed, verify_rule, incident_summary),
+    KindSpec("incident.confirmed", Confirmed, verify_rule, incident_summary),
+    KindSpec("incident.followup", FollowUp, verify_rule, incident_summary),
+)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from irkit.errors import InputError
 from irkit.incident.sla import Calendar
+from irkit.incident.vocab import PRESETS, WaitingFor
 from irkit.record.bodies import Body, Label
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -24,9 +25,12 @@ Seconds = Annotated[int, Field(ge=0, le=10 * 366 * 86_400)]
 Level = Annotated[int, Field(ge=1, le=9)]
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")]
 HoursText = Annotated[
-    str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$")
+    str,
+    StringConstraints(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+    ),
 ]
-DateText = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+DateText = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 
 
 class CalendarSpec(Body):
@@ -88,7 +92,7 @@ class TierTarget(Body):
     calendar: Name = "business"
 
 
-PauseReason = Literal["customer", "vendor", "change", "problem"]
+PauseReason = WaitingFor  # the reasons an incident may wait for can pause its clocks
 
 
 def _default_pauses() -> list[PauseReason]:
@@ -174,7 +178,7 @@ def preset(name: str, zone: str = "UTC") -> Settings:
     elif name == "itil5":
         matrix = [[(i + u) // 2 for u in range(1, 6)] for i in range(1, 6)]
     else:
-        raise InputError(f"unknown preset {name!r} (use itil3 or itil5)")
+        raise InputError(f"unknown preset {name!r} (use {' or '.join(PRESETS)})")
     doc: dict[str, Any] = {
         "preset": name,
         "matrix": matrix,

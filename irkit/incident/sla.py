@@ -219,7 +219,12 @@ def read_clock(
         finish = now if end is None else min(_check(end), now)
         part = business_time(cal, begin, finish)
         if deadline is None and (elapsed + part >= target or end is None):
-            deadline = add_business(cal, begin, target - elapsed)
+            try:
+                deadline = add_business(cal, begin, target - elapsed)
+            except ValueError:
+                # a valid target (up to ten years) on a sparse calendar lies beyond the
+                # search: the deadline is unknown, the reading itself still exact
+                deadline = None
         elapsed += part
     running = bool(intervals) and intervals[-1][1] is None
     if elapsed > target:

@@ -16,42 +16,47 @@ from typing import Any
 from irkit.errors import InputError
 from irkit.formats.ed25519 import Signer
 from irkit.formats.timefmt import Clock, format_zoned, parse_utc, system_clock, zoned_instant
+from irkit.record.bodies import NoteAdded, NoteCorrected, NoteWitnessed
 from irkit.record.case import Case
 from irkit.record.entry import Entry
+from irkit.record.kinds import body_of
+from irkit.record.kindspec import Context, KindSpec
 from irkit.record.store import StoredBlob
+from irkit.record.summary import clip, plural
 
 NOTE_KINDS = ("note.added", "note.corrected")
 WITNESS_KIND = "note.witnessed"
 
 
 def _note_body(
+    kind: str,
     text: str,
-    event_time: datetime | None,
+    event_time: datetime | str | None,
     tags: Sequence[str],
     attachments: Sequence[tuple[str, StoredBlob]],
     confidential: bool,
     extra: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     if not text.strip():
         raise InputError("a note needs some text")
-    body: dict[str, Any] = {
-        "text": text,
-        "tags": sorted(set(tags)),
-        "attachments": [
+    if isinstance(event_time, datetime):
+        event_time = format_zoned(event_time)
+    return body_of(
+        kind,
+        text=text,
+        tags=sorted(set(tags)),
+        attachments=[
             {"name": name, "sha256": blob.sha256, "size": blob.size} for name, blob in attachments
         ],
-        "confidential": confidential,
-    }
-    if event_time is not None:
-        body["event_time"] = format_zoned(event_time)
-    # optional fields only when used: notes without them stay byte-identical to older ones
-    for key, value in (extra or {}).items():
-        if value:
-            body[key] = value
-    return body
+        confidential=confidential,
+        event_time=event_time,
+        **(extra or {}),  # links, star, template: written only when used (NoteAdded)
+        **fields,
+    )
 
 
-_ITEM_RE = re.compile(r"^[A-Z]{1,8}-[0-9]{1,12}$")
+_ITEM_RE = re.compile(r"^[A-Z]{1,8}-[0-9]{1,12}\Z")
 
 
 def note_extras(
@@ -127,7 +132,9 @@ def add_note(
         case,
         signer,
         "note.added",
-        lambda stored: _note_body(text, event_time, tags, stored, confidential, extra),
+        lambda stored: _note_body(
+            "note.added", text, event_time, tags, stored, confidential, extra
+        ),
         attach,
         clock,
     )
@@ -149,10 +156,11 @@ def witness_note(
             raise InputError(f"you already witnessed note #{seq} (entry #{entry.seq})")
     if not statement.strip():
         raise InputError("a witness statement is required")
-    return case.append(signer, WITNESS_KIND, {"note": seq, "statement": statement}, clock=clock)
+    body = body_of(WITNESS_KIND, note=seq, statement=statement)
+    return case.append(signer, WITNESS_KIND, body, clock=clock)
 
 
-def witness_rule(entry: Entry, ctx: Any) -> None:
+def witness_rule(entry: Entry, ctx: Context) -> None:
     """`irkit verify`: a witness points at an earlier note and is not its author's own."""
     target = ctx.seen.get(entry.body["note"])
     if target is None or target.kind not in NOTE_KINDS or target.seq >= entry.seq:
@@ -191,19 +199,16 @@ def correct_note(
         )
 
     def body_for(stored: Sequence[tuple[str, StoredBlob]]) -> dict[str, Any]:
-        when = event_time
-        body = _note_body(
+        return _note_body(
+            "note.corrected",
             text,
-            when,
+            event_time if event_time is not None else original_time,
             tags or target.body.get("tags", []),
             stored,
             bool(target.body.get("confidential")) if confidential is None else confidential,
+            corrects=seq,
+            reason=reason,
         )
-        if when is None and original_time is not None:
-            body["event_time"] = original_time
-        body["corrects"] = seq
-        body["reason"] = reason
-        return body
 
     return _append_with_attachments(case, signer, "note.corrected", body_for, attach, clock)
 
@@ -374,3 +379,37 @@ def select_notes(
             continue
         out.append(item)
     return out
+
+
+# -- the kinds ---------------------------------------------------------------------------
+
+
+def note_rule(entry: Entry, ctx: Context) -> None:
+    """`irkit verify`: attachments are re-hashed at the end; a correction points at a note."""
+    for attachment in entry.body.get("attachments", []):
+        ctx.content_digests.setdefault(attachment["sha256"], entry.seq)
+    if entry.kind == "note.corrected":
+        target = ctx.seen.get(entry.body["corrects"])
+        if target is None or target.kind not in NOTE_KINDS:
+            ctx.problem(entry.seq, "bad-reference", "correction points at no earlier note")
+
+
+def note_summary(e: Entry) -> str:
+    b = e.body
+    prefix = f"corrects #{b.get('corrects')}: " if e.kind == "note.corrected" else ""
+    files = b.get("attachments")
+    extra = f" [+{plural(len(files), 'file')}]" if isinstance(files, list) and files else ""
+    secret = " [confidential]" if b.get("confidential") else ""
+    return prefix + clip(str(b.get("text", ""))) + extra + secret
+
+
+def witness_summary(e: Entry) -> str:
+    b = e.body
+    return f"witnesses note #{b.get('note')}: {clip(str(b.get('statement', '')), 50)}"
+
+
+KIND_SPECS = (
+    KindSpec("note.added", NoteAdded, note_rule, note_summary),
+    KindSpec("note.corrected", NoteCorrected, note_rule, note_summary),
+    KindSpec(WITNESS_KIND, NoteWitnessed, witness_rule, witness_summary),
+)

@@ -19,7 +19,7 @@ from typing import Any
 from irkit.errors import InputError
 from irkit.record.safefile import read_input_text
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 
 
 @dataclass(frozen=True)

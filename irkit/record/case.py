@@ -1,4 +1,9 @@
-"""A case folder: its marker, journal, stores, and the one way to append a signed entry."""
+"""A case folder: its marker, journal, stores, and the one way to append a signed entry.
+
+Longer than ~500 lines for now: the folder, the locked append with its rebase and the
+roster fold are one locking protocol that several slices edit at once; the append state
+(`_AppendState`) is the part to move to its own module once they land.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ from irkit.record.store import EvidenceStore
 
 MARKER_NAME = "irkit-case.json"
 STATE_NAME = ".irkit-state.json"
-CASE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CASE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _LAYOUT = ("evidence", "keys", "checkpoints", "reports")
 
 
@@ -137,6 +142,64 @@ def _cache_mac(secret: bytes, payload: bytes) -> str:
     return hmac.new(secret, b"irkit append cache\n" + payload, hashlib.sha256).hexdigest()
 
 
+class BrokenChain(JournalError):
+    """The journal stops verifying at line `index` (0-based, byte `offset`): nothing is
+    appended after it. `code` says how: `malformed` (not an entry), `seq-behind` (an entry
+    whose position is already taken) and `fork` (a genuine entry signed after another
+    copy's entry seq - 1, its predecessor here intact): lines appended from another copy,
+    which `irkit repair` can set aside. `seq-ahead`, `prev`, `signer`, `signature` are
+    evidence of removal or alteration and are left for `verify`."""
+
+    FOREIGN = frozenset({"malformed", "seq-behind", "fork"})
+
+    def __init__(self, code: str, index: int, offset: int, detail: str) -> None:
+        self.code, self.index, self.offset, self.detail = code, index, offset, detail
+        if code in self.FOREIGN:
+            cause = "lines from another copy of the case (or other text) were appended to it"
+            hint = (
+                "`irkit repair` moves those lines to a quarantine file (they stay in the "
+                "copy they came from; share work through a remote with `irkit sync`), then "
+                "retry; `irkit verify` shows the details"
+            )
+        else:
+            cause = {
+                "seq-ahead": "entries before it are missing",
+                "prev": "an entry was changed, removed or reordered",
+            }.get(code, "it is not a valid entry by a member (forged or altered)")
+            hint = (
+                "this is evidence: `irkit verify` shows it and `irkit repair` leaves it "
+                "alone; to write again, continue from a good copy (a fresh `irkit clone` of "
+                "the case's remote, or a backup)"
+            )
+        super().__init__(
+            f"the journal does not verify from line {index + 1}: {detail}: {cause}; "
+            "nothing was written",
+            hint=hint,
+        )
+
+
+def _signature_ok(line: bytes, key_b64: object) -> bool:
+    from irkit.formats.ed25519 import b64d
+    from irkit.record.entry import split_signature
+
+    cut = split_signature(line)
+    try:
+        key = PublicKey(b64d(str(key_b64), what="public_key"))
+    except InputError:
+        return False
+    return cut is not None and key.verify(cut[1], cut[0])
+
+
+def chain_break(data: bytes) -> BrokenChain | None:
+    """Where the complete lines of journal bytes `data` stop verifying as append sees it
+    (chain throughout, signature of the last), or None: for `irkit repair`."""
+    try:
+        _AppendState(0, 0, -1, GENESIS_PREV, Roster.empty()).fold(data, 0)
+    except BrokenChain as exc:
+        return exc
+    return None
+
+
 class _AppendState:
     """Derived, disposable cache that keeps append O(1): tail position, hash, membership.
 
@@ -157,7 +220,7 @@ class _AppendState:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": 1,
+            "format": 2,  # 2: the tail it names was checked (chain and signature)
             "size": self.size,
             "last_offset": self.last_offset,
             "seq": self.seq,
@@ -165,9 +228,17 @@ class _AppendState:
             "roster": self.roster.to_json(),
         }
 
-    def fold(self, data: bytes, base: int) -> None:
+    def fold(self, data: bytes, base: int, *, check_tail: bool = True) -> None:
+        """Fold the complete lines of `data` (the journal from byte `base`), checking that
+        each one continues the chain (seq = its position, prev = the hash of the line
+        before) and, with `check_tail`, that the last is signed by a member allowed to sign
+        it: a journal whose tail does not verify is never appended to (BrokenChain).
+        Hashing and one signature: the cost stays that of reading what is new."""
         scan = scan_bytes(data)
-        for line, offset in zip(scan.lines, scan.offsets, strict=True):
+        last = len(scan.lines) - 1
+        previous_actor: Any = None
+        for index, (line, offset) in enumerate(zip(scan.lines, scan.offsets, strict=True)):
+            position = self.seq + 1
             try:
                 obj = json.loads(line)
                 seq, kind, body = obj["seq"], obj["kind"], obj["body"]
@@ -175,10 +246,32 @@ class _AppendState:
                     raise TypeError("entry fields have the wrong types")
                 if kind in ("case.opened", "member.added", "member.removed"):
                     kinds.validator(kind)(body)  # the roster reads these bodies' fields
-            except (ValueError, KeyError, TypeError) as exc:
-                raise JournalError(
-                    f"journal line at byte {base + offset} is malformed; run `irkit verify`"
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise BrokenChain(
+                    "malformed", position, base + offset, f"line {position + 1} is not an entry"
                 ) from exc
+            if seq != position:
+                raise BrokenChain(
+                    "seq-behind" if seq < position else "seq-ahead",
+                    position,
+                    base + offset,
+                    f"line {position + 1} holds entry {seq}",
+                )
+            if obj.get("prev") != self.hash:
+                # a genuine entry signed after another entry seq - 1 (itself intact) comes
+                # from another copy of the case; otherwise something here was altered
+                forked = self._signature_ok(line, obj.get("actor")) and (
+                    index == 0 or self._signature_ok(scan.lines[index - 1], previous_actor)
+                )
+                raise BrokenChain(
+                    "fork" if forked else "prev",
+                    position,
+                    base + offset,
+                    f"entry {seq}'s prev is not the hash of entry {seq - 1}",
+                )
+            previous_actor = obj.get("actor")
+            if check_tail and index == last:
+                self._check_signed(seq, kind, obj.get("actor"), body, line, base + offset)
             if kind in ("case.opened", "member.added", "member.removed") and self._admits(
                 seq, kind, obj.get("actor"), body, line
             ):
@@ -187,6 +280,32 @@ class _AppendState:
             self.hash = entry_hash(line)
             self.last_offset = base + offset
         self.size = base + len(data)
+
+    def _check_signed(
+        self, seq: int, kind: str, actor: Any, body: dict[str, Any], line: bytes, offset: int
+    ) -> None:
+        """The tail entry's signature, by the key the roster (as before it) allows to sign it."""
+        if kind == "case.opened":
+            info = body.get("opener")
+            key_b64 = info.get("public_key") if isinstance(info, dict) else None
+            reason = None if seq == 0 and isinstance(info, dict) else "case.opened misplaced"
+            if isinstance(info, dict) and info.get("fingerprint") != actor:
+                reason = "case.opened is not signed by the opener it names"
+        else:
+            member = self.roster.members.get(str(actor))
+            key_b64 = member.public_key if member is not None else None
+            reason = self.roster.may_sign(str(actor), kind)
+        if reason is not None:
+            raise BrokenChain("signer", seq, offset, f"entry {seq}: {reason}")
+        if not _signature_ok(line, key_b64):
+            raise BrokenChain("signature", seq, offset, f"entry {seq}'s signature does not verify")
+
+    def _signature_ok(self, line: bytes, actor: Any) -> bool:
+        """Whether `line` carries a valid signature by the case key `actor` names."""
+        member = self.roster.members.get(str(actor))
+        if member is None:
+            return False
+        return _signature_ok(line, member.public_key)
 
     def _admits(self, seq: int, kind: str, actor: Any, body: dict[str, Any], line: bytes) -> bool:
         """Whether `verify` would let this membership entry change the roster: signed by a key
@@ -314,9 +433,16 @@ class Case:
         """Current membership (from the append cache, checked against the journal).
 
         Read under a shared lock on a read-only descriptor: listing members must work on
-        write-protected media and never waits for another reader."""
+        write-protected media and never waits for another reader. On a journal whose chain
+        breaks (BrokenChain), the membership of the lines before the break: listing works,
+        every write still refuses (`append`, `check_appendable`)."""
         with self._journal.reading() as view:
-            return self._state(view).roster
+            try:
+                return self._state(view).roster
+            except BrokenChain as exc:
+                state = _AppendState(0, 0, -1, GENESIS_PREV, Roster.empty())
+                state.fold(view.read_range(0, exc.offset), 0, check_tail=False)
+                return state.roster
 
     def torn_tail(self) -> journal.TornTail | None:
         """The incomplete last line, if any, found from the end of the file: cheap enough
@@ -344,6 +470,15 @@ class Case:
             os.close(fd)
 
     # -- appending -----------------------------------------------------------------------
+
+    def check_appendable(self) -> None:
+        """Raise what `append` would about the journal itself (a torn last line:
+        TornTailError; a tail that does not verify: BrokenChain), writing nothing: for
+        whatever extends or publishes the journal other than by `append` (a sync).
+        O(1) in journal size with the append cache, like an append."""
+        with self._journal.reading() as view:
+            view.check_tail()
+            self._state(view)
 
     def check_signer(self, signer: Signer, kind: str) -> None:
         """Refuse early, before any side effect, when `signer` may not append `kind`."""
@@ -391,7 +526,7 @@ class Case:
                 signer, seq=seq, prev=prev, kind=kind, body=body, recorded=format_utc(clock())
             )
             offset = locked.append_line(line)
-            state.fold(line + b"\n", offset)
+            state.fold(line + b"\n", offset, check_tail=False)  # signed just now
             self._save_state(state)
         return Entry.from_obj(json.loads(line), line)
 
@@ -484,7 +619,7 @@ class Case:
             )
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None  # any damage: the cache is rebuilt from the journal
-        if doc.get("format") != 1 or st.size > size or st.size == 0:
+        if doc.get("format") != 2 or st.size > size or st.size == 0:
             return None
         if st.last_offset >= st.size:
             return None
@@ -566,15 +701,28 @@ def read_case_key(path: Path) -> PublicKey:
     return PublicKey(raw)
 
 
-def member_info(key: PublicKey, name: str, role: str) -> dict[str, str]:
-    return {"fingerprint": key.fingerprint, "public_key": b64e(key.raw), "name": name, "role": role}
+def member_info(key: PublicKey, name: str, role: str, contact: str | None = None) -> dict[str, str]:
+    """A member info body; `contact` (phone, e-mail) only when given: older bytes unchanged."""
+    info = {"fingerprint": key.fingerprint, "public_key": b64e(key.raw), "name": name, "role": role}
+    if contact is not None:
+        if not contact.strip():
+            raise InputError("a contact cannot be empty (leave --contact out instead)")
+        info["contact"] = contact
+    return info
 
 
 def init_case(
-    root: Path, *, title: str, case_id: str | None, signer: Signer, clock: Clock = system_clock
+    root: Path,
+    *,
+    title: str,
+    case_id: str | None,
+    signer: Signer,
+    contact: str | None = None,
+    clock: Clock = system_clock,
 ) -> Case:
     """Create the case folder and sign `case.opened`; on any failure, leave nothing behind."""
     now = clock()
+    opener = member_info(signer.public, signer.name or "opener", "lead", contact)
     case_id = case_id or f"CASE-{now.strftime('%Y%m%d')}-{os.urandom(2).hex().upper()}"
     if not CASE_ID_RE.match(case_id):
         raise InputError(f"invalid case id {case_id!r}: letters, digits, . _ - (max 64)")
@@ -607,7 +755,7 @@ def init_case(
             {
                 "case_id": case_id,
                 "title": title,
-                "opener": member_info(signer.public, signer.name or "opener", "lead"),
+                "opener": opener,
             },
             clock=lambda: now,
         )
@@ -635,20 +783,26 @@ def init_case(
 
 
 def add_member(
-    case: Case, signer: Signer, key: PublicKey, *, name: str, role: str, clock: Clock = system_clock
+    case: Case,
+    signer: Signer,
+    key: PublicKey,
+    *,
+    name: str,
+    role: str,
+    contact: str | None = None,
+    clock: Clock = system_clock,
 ) -> Entry:
     """Add a member: the key file is written first, then the entry that makes it a member,
     so a reported failure means the key is not a member (and its new key file is removed),
     and a reported success means both are there."""
     check_public_key(key.raw, what=f"key {key.fingerprint}")
+    info = member_info(key, name, role, contact)
     if case.roster().is_member(key.fingerprint):
         raise InputError(f"{key.fingerprint} is already a member of this case")
     case.check_signer(signer, "member.added")  # refuse before writing anything
     created = case.write_public_key(key)
     try:
-        return case.append(
-            signer, "member.added", {"member": member_info(key, name, role)}, clock=clock
-        )
+        return case.append(signer, "member.added", {"member": info}, clock=clock)
     except BaseException:
         if created:
             case.discard_public_key(key)

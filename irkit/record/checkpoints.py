@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from irkit.errors import InputError
 from irkit.formats.ed25519 import Signer
-from irkit.formats.signednote import Checkpoint, key_id, sign_note
+from irkit.formats.signednote import Checkpoint, key_id, parse_note, sign_note, signature_line
+
+if TYPE_CHECKING:
+    from irkit.record.case import Case
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class IssuedCheckpoint:
     path: str  # where it was kept, relative to the case folder
 
 
-def sign(case: Any, signer: Signer) -> IssuedCheckpoint:
+def sign(case: Case, signer: Signer) -> IssuedCheckpoint:
     """Sign a checkpoint over every complete entry, in memory: `keep` stores it.
 
     Split so that a command writing the checkpoint elsewhere too (`checkpoint -o`, an
@@ -31,6 +34,7 @@ def sign(case: Any, signer: Signer) -> IssuedCheckpoint:
     from irkit.record import journal
     from irkit.record.roster import origin_for
 
+    case.check_appendable()  # never sign for a tail that does not verify (BrokenChain)
     roster = case.roster()
     if not roster.is_member(signer.fingerprint):
         raise NotAuthorizedError(f"key {signer.fingerprint} is not a member of this case")
@@ -49,16 +53,34 @@ def sign(case: Any, signer: Signer) -> IssuedCheckpoint:
     return IssuedCheckpoint(cp, note, f"checkpoints/{name}")
 
 
-def keep(case: Any, issued: IssuedCheckpoint) -> None:
+def keep(case: Case, issued: IssuedCheckpoint) -> None:
     """Store a signed checkpoint under checkpoints/, atomically (a hidden temporary beside
-    it, removed on any failure, so verify never meets a half-written checkpoint)."""
+    it, removed on any failure, so verify never meets a half-written checkpoint).
+
+    The same checkpoint signed again (same size and signer, so the same file name) keeps the
+    signature lines the kept copy has beyond the new one: a witness's cosignatures."""
     from irkit.record import safefile
 
     case.checkpoints_dir.mkdir(exist_ok=True)
-    safefile.atomic_write(case.root / issued.path, issued.note)
+    path = case.root / issued.path
+    note = issued.note
+    try:
+        kept = parse_note(safefile.read_bytes(path))
+        fresh = parse_note(note)
+    except (OSError, InputError):
+        pass  # none kept yet (or unreadable: verify reports it; the new one replaces it)
+    else:
+        if kept.text == fresh.text:
+            have = {(s.name, s.key_id, s.signature) for s in fresh.signatures}
+            note += b"".join(
+                signature_line(s).encode("utf-8")
+                for s in kept.signatures
+                if (s.name, s.key_id, s.signature) not in have
+            )
+    safefile.atomic_write(path, note)
 
 
-def issue(case: Any, signer: Signer, *, copy_to: Path | None = None) -> IssuedCheckpoint:
+def issue(case: Case, signer: Signer, *, copy_to: Path | None = None) -> IssuedCheckpoint:
     """Sign a checkpoint over every complete entry and keep it under checkpoints/.
 
     With `copy_to`, that copy is written first: if it cannot be, nothing is kept; if keeping

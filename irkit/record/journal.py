@@ -121,6 +121,27 @@ class LockedJournal:
             raise
         return start
 
+    def append_lines(self, lines: list[bytes]) -> int:
+        """Write several whole lines at the end with one fsync (a pull's incoming entries);
+        on failure, cut back what was written. Returns the offset of the first."""
+        if any(b"\n" in line for line in lines):
+            raise ValueError("a journal line cannot contain a newline")
+        if not self.writable:
+            raise ValueError("a journal opened for reading cannot be appended to")
+        start = self.size()
+        data = memoryview(b"".join(line + b"\n" for line in lines))
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            os.fsync(self._fd)
+        except BaseException:
+            if written:
+                os.ftruncate(self._fd, start)
+                os.fsync(self._fd)
+            raise
+        return start
+
     def truncate(self, size: int) -> None:
         if not self.writable:
             raise ValueError("a journal opened for reading cannot be truncated")
@@ -162,9 +183,27 @@ class Journal:
             raise JournalError(f"cannot open journal {self.path}: {exc.strerror}") from exc
         try:
             fcntl.flock(fd, lock)
+            # A sync that rebased local work renames a new journal into place under the
+            # exclusive lock: whoever waited on the old file must not append to it.
+            while not _same_file(fd, self.path):
+                os.close(fd)
+                fd = -1
+                fd = safefile.open_regular(self.path, flags & ~(os.O_CREAT | os.O_EXCL), 0o644)
+                fcntl.flock(fd, lock)
             yield fd
         finally:
-            os.close(fd)  # closing releases the lock
+            if fd >= 0:
+                os.close(fd)  # closing releases the lock
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open `fd` is still the file at `path` (not renamed over meanwhile)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return True  # gone: the next operation on the descriptor reports what it can
+    mine = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 fsync_dir = safefile.fsync_dir

@@ -1,13 +1,14 @@
-"""Which entry kinds exist and which body model each has, resolved lazily.
+"""Which entry kinds exist and which body model each has: a view of `irkit.registry`.
 
-A kind maps to "module:Class"; only the model a command needs is imported, so appending a
-note does not pay for every other domain's models.
+Adding a kind: declare a `KindSpec(kind, body, rule, summary)` in the `KIND_SPECS` tuple of the
+module that owns it (irkit/record/kindspec.py); a new family also gets one loader line in
+irkit/registry.py. Only the family a command needs is imported, so appending a note does not
+pay for every other domain's models.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,49 +17,31 @@ if TYPE_CHECKING:
 
     from irkit.record.bodies import Body
 
-_KINDS: dict[str, str] = {
-    "case.opened": "irkit.record.bodies:CaseOpened",
-    "member.added": "irkit.record.bodies:MemberAdded",
-    "member.removed": "irkit.record.bodies:MemberRemoved",
-    "note.added": "irkit.record.bodies:NoteAdded",
-    "note.corrected": "irkit.record.bodies:NoteCorrected",
-    "note.witnessed": "irkit.record.bodies:NoteWitnessed",
-    "evidence.collected": "irkit.evidence.collect:EvidenceCollected",
-    "custody.released": "irkit.evidence.custody:Released",
-    "custody.accepted": "irkit.evidence.custody:Accepted",
-    "custody.checked": "irkit.evidence.custody:Checked",
-    "custody.stored": "irkit.evidence.custody:Stored",
-    "custody.returned": "irkit.evidence.custody:Final",
-    "custody.disposed": "irkit.evidence.custody:Final",
-    # incident lifecycle (irkit/incident/lifecycle.py)
-    "incident.configured": "irkit.incident.lifecycle:IncidentConfigured",
-    "incident.state": "irkit.incident.lifecycle:StateChanged",
-    "incident.field": "irkit.incident.lifecycle:FieldChanged",
-    "incident.linked": "irkit.incident.lifecycle:Linked",
-    "incident.escalated": "irkit.incident.lifecycle:Escalated",
-    "incident.acknowledged": "irkit.incident.lifecycle:Acknowledged",
-    "incident.consent": "irkit.incident.lifecycle:Consent",
-    "incident.informed": "irkit.incident.lifecycle:Informed",
-    "incident.confirmed": "irkit.incident.lifecycle:Confirmed",
-    "incident.followup": "irkit.incident.lifecycle:FollowUp",
-    # PDF reports (irkit/report/)
-    "report.exported": "irkit.report.export:ReportExported",
-    # backup test-restore (irkit/backup/testrestore.py)
-    "backup.verified": "irkit.backup.testrestore:BackupVerified",
-    "backup.manifest": "irkit.backup.testrestore:BackupManifest",
-}
-
 # Kinds only a member with an administrative role may sign.
 ADMIN_KINDS = frozenset({"member.added", "member.removed", "incident.configured"})
 ADMIN_ROLES = frozenset({"lead"})
 
 
+# The registry (and the pydantic models behind it) load on the first question, not when the
+# record is imported: commands that only format text (`irkit backup`'s helpers) skip them.
+_known: dict[str, bool] = {}  # kinds found to exist
+
+
 def known(kind: str) -> bool:
-    return kind in _KINDS
+    if kind in _known:
+        return True
+    from irkit import registry
+
+    if registry.find(kind) is None:
+        return False  # not cached: a hostile journal's made-up kinds must not pile up here
+    _known[kind] = True
+    return True
 
 
 def all_kinds() -> list[str]:
-    return sorted(_KINDS)
+    from irkit import registry
+
+    return [s.kind for s in registry.every()]
 
 
 _resolved: dict[str, type[Body]] = {}
@@ -67,8 +50,12 @@ _resolved: dict[str, type[Body]] = {}
 def body_model(kind: str) -> type[Body]:
     model = _resolved.get(kind)
     if model is None:
-        module_name, _, attr = _KINDS[kind].partition(":")
-        model = _resolved[kind] = getattr(importlib.import_module(module_name), attr)
+        from irkit import registry
+
+        spec = registry.find(kind)
+        if spec is None:
+            raise KeyError(kind)
+        model = _resolved[kind] = spec.body
     return model
 
 
@@ -147,17 +134,40 @@ def select(patterns: Sequence[str]) -> set[str]:
     """The kinds `patterns` name: a whole kind (`note.added`) or a family (`note`, `note.*`).
     A pattern that names none is refused with the valid kinds listed, so a typo in
     `irkit log --kind` is told apart from a kind with no entries yet."""
+    from irkit import registry
     from irkit.errors import InputError
 
-    every = all_kinds()
     chosen: set[str] = set()
     for pattern in patterns:
         family = pattern.strip().removesuffix(".*").removesuffix(".")
-        hits = {k for k in every if k == family or k.startswith(family + ".")}
+        # only the pattern's family is loaded: `irkit log --kind note` imports no backup code
+        hits = {
+            k
+            for k in registry.kinds_of(family.partition(".")[0])
+            if k == family or k.startswith(family + ".")
+        }
         if not hits:
             raise InputError(
-                f"--kind {pattern!r} is not an entry kind; kinds: {', '.join(every)}",
+                f"--kind {pattern!r} is not an entry kind; kinds: {', '.join(all_kinds())}",
                 hint="a family such as `note` or `custody.*` selects all its kinds",
             )
         chosen |= hits
     return chosen
+
+
+def body_of(kind: str, /, **fields: Any) -> dict[str, Any]:
+    """The body to sign for an entry of `kind`, built from its model (irkit.record.bodies
+    `body_dict`: what is left out when unused). Fields the model refuses are an InputError
+    worded like `Case.append`'s, so a caller's bad value never surfaces as a traceback."""
+    from pydantic import ValidationError
+
+    from irkit.errors import InputError
+    from irkit.record.bodies import body_dict
+
+    try:
+        model = body_model(kind).model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InputError(f"invalid {kind} entry: {where}: {first['msg']}") from exc
+    return body_dict(model)

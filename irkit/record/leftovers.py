@@ -24,19 +24,20 @@ import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from irkit.errors import InputError
+from irkit.record.kindspec import Context
 from irkit.record.store import EvidenceStore, StoreBusy
 
 SCRATCH_PREFIX = "irkit-restore-"
 # A restore writes as it goes and a PostgreSQL check runs in its folder; a scratch folder
 # idle this long, with no live postmaster in it, belongs to a run that is gone.
 SCRATCH_IDLE = 6 * 3600.0
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
-_PREFIX = re.compile(r"^[0-9a-f]{2}$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
+_PREFIX = re.compile(r"^[0-9a-f]{2}\Z")
 
 Kind = Literal["incoming", "orphan", "empty-folder", "scratch"]
 KINDS: tuple[Kind, ...] = ("incoming", "orphan", "empty-folder", "scratch")
@@ -270,7 +271,7 @@ def summary(items: Iterable[Leftover]) -> list[str]:
     return lines
 
 
-def verify_finish(ctx: Any) -> None:
+def verify_finish(ctx: Context) -> None:
     """`irkit verify`: leftovers as warnings (they are not part of the record, and they do
     not change the exit code)."""
     if ctx.case_root is None:

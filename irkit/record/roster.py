@@ -103,6 +103,7 @@ class Member:
     role: str
     added_seq: int
     removed_seq: int | None = None
+    contact: str | None = None  # how to reach them, when their member info says
 
     @property
     def active(self) -> bool:
@@ -212,7 +213,12 @@ class Roster:
             self.opener = info["fingerprint"]
             self.case_id = body["case_id"]
             self.members[info["fingerprint"]] = Member(
-                info["fingerprint"], info["public_key"], info["name"], "lead", seq
+                info["fingerprint"],
+                info["public_key"],
+                info["name"],
+                "lead",
+                seq,
+                contact=info.get("contact"),
             )
         elif kind == "member.added":
             info = body["member"]
@@ -220,7 +226,12 @@ class Roster:
             if existing is not None and existing.active:
                 return "member.added for a key that is already a member"
             self.members[info["fingerprint"]] = Member(
-                info["fingerprint"], info["public_key"], info["name"], info["role"], seq
+                info["fingerprint"],
+                info["public_key"],
+                info["name"],
+                info["role"],
+                seq,
+                contact=info.get("contact"),
             )
         elif kind == "member.removed":
             fp = body["fingerprint"]

@@ -4,6 +4,9 @@ A copy is written to a temporary file while the source is hashed, read back and 
 made read-only, and only then renamed into place: a name in the store always holds exactly
 the bytes its digest says. It is made durable (an fsync, or one syncfs for a whole folder)
 before any journal entry names it.
+
+Longer than ~500 lines on purpose: writing, re-hashing and reference checks share the
+store's lock and durability rules (one class, `EvidenceStore`).
 """
 
 from __future__ import annotations
@@ -258,7 +261,10 @@ class References:
         """The journal's bytes plus every quarantine file beside it; an unreadable one
         stops the caller (what it names is unknown)."""
         parts = [journal_bytes]
-        for path in sorted(case_root.glob(QUARANTINE_PREFIX + "*")):
+        # entries a team sync set aside (superseded by a rebase, held back as conflicts)
+        # still name their evidence: it stays until they are gone (irkit/remote/state.py)
+        remote_kept = sorted(case_root.glob(".irkit-remote/*/*.jsonl"))
+        for path in [*sorted(case_root.glob(QUARANTINE_PREFIX + "*")), *remote_kept]:
             try:
                 parts.append(safefile.read_bytes(path))
             except OSError as exc:

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from irkit.record.entry import Entry
 
 if TYPE_CHECKING:
-    from irkit.report.render import _Builder
+    from irkit.record.case import Case
+    from irkit.report.render import Builder
 
 _MAX_BYTES = 64 << 20  # a result larger than this is not put on paper
 _MAX_LINES = 2000  # findings listed per page before "and N more"
 
 
-def load_results(case: Any, entries: Sequence[Entry]) -> dict[int, dict[str, Any] | str]:
+def load_results(case: Case, entries: Sequence[Entry]) -> dict[int, dict[str, Any] | str]:
     """seq -> the stored result of each backup.verified entry, or why it is not usable."""
     from irkit.errors import InputError
     from irkit.formats import jsonload
@@ -108,7 +109,7 @@ def _spec(body: dict[str, Any], res: dict[str, Any]) -> str:
     return (f"sha256 {sha}" if sha else "none (no --spec)") + ran
 
 
-def pages(b: _Builder) -> None:
+def pages(b: Builder) -> None:
     """One page per backup verification (the backup-signoff template's `backup_pages`)."""
     from reportlab.platypus import PageBreak
 

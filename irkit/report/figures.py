@@ -5,7 +5,7 @@ Vector drawings, not images, so they stay sharp and add only a few hundred bytes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
@@ -23,31 +23,102 @@ def _moment(text: str) -> datetime | None:
     return zoned_instant(text)  # None for what cannot be placed on the axis
 
 
+MAX_LABEL_ROWS = 10  # rows of key-event labels above the axis; the rest are counted
+_STEPS = [
+    timedelta(minutes=m) for m in (1, 5, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+] + [timedelta(days=d) for d in (14, 30, 91, 365)]
+
+
+def _ticks(start: datetime, end: datetime, zone: Any) -> tuple[list[datetime], str]:
+    """Axis ticks at round local times (on the hour, at midnight...), at most about eight,
+    and the strftime format their labels use."""
+    span = end - start
+    step = next((s for s in _STEPS if span / s <= 8), _STEPS[-1])
+    local = start.astimezone(zone)
+    if step >= timedelta(days=1):
+        first = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        fmt = "%d %b" if span < timedelta(days=300) else "%b %Y"
+    else:
+        minutes = int(step.total_seconds() // 60)
+        of_day = (local.hour * 60 + local.minute) // minutes * minutes
+        first = local.replace(hour=of_day // 60, minute=of_day % 60, second=0, microsecond=0)
+        fmt = "%H:%M" if span < timedelta(hours=20) else "%d %b %H:%M"
+    ticks = []
+    t = first
+    while t <= end:
+        if t >= start:
+            ticks.append(t)
+        if step >= timedelta(days=30):  # whole months: the 1st of each (or each quarter...)
+            months = t.month - 1 + max(1, round(step / timedelta(days=30.4)))
+            t = t.replace(year=t.year + months // 12, month=months % 12 + 1, day=1)
+        else:
+            t = (t.replace(tzinfo=None) + step).replace(tzinfo=zone)  # local clock steps
+    return ticks, fmt
+
+
+def _entries_named(seqs: list[int], limit: int = 12) -> str:
+    shown = ", ".join(f"#{s}" for s in seqs[:limit])
+    return shown + (f" and {len(seqs) - limit} more" if len(seqs) > limit else "")
+
+
 def timeline(model: ReportModel, width: float) -> Drawing | None:
     """The report's picture: key events labelled on a time axis in the case's zone, notes
     (blue ticks above) and evidence (orange ticks below) distinguishable, pending periods
-    shaded, SLA deadlines dashed."""
+    shaded, SLA deadlines dashed. Labels never overprint: each takes the lowest free row,
+    and what finds none is counted in a line that names its entries, never dropped."""
     from irkit.report.model import human_moment
 
+    zone = _tz(model.zone)
     notes = [t for t in (_moment(n.event_time) for n in model.notes) if t is not None]
-    events = sorted(model.key_events, key=lambda x: x[0])
+    events = sorted(model.key_events, key=lambda x: (x[0], x[3]))
     moments = notes + [e[0] for e in events] + model.collected_at
     if not moments:
         return None
     start, end = min(moments), max(moments)
     span = max((end - start).total_seconds(), 1.0)
-    # deadlines inside twice the span stay on the axis; later ones are named at the edge
-    deadlines = [(t, n) for t, n in model.deadlines if start <= t]
+    # deadlines inside twice the span stay on the axis; later ones are named above it
+    deadlines = sorted((t, n) for t, n in model.deadlines if start <= t)
     end = max([end] + [t for t, _ in deadlines if (t - start).total_seconds() <= 2 * span])
     span = max((end - start).total_seconds(), 1.0)
-    label_rows = 6
-    height = 58.0 + 9.0 * label_rows
-    left, right, axis = 12.0, width - 12.0, 40.0
-    d = Drawing(width, height)
+    left, right = 12.0, width - 12.0
 
     def x(t: datetime) -> float:
         return left + (right - left) * min(max((t - start).total_seconds() / span, 0.0), 1.0)
 
+    # key-event labels: placed first, so the figure is as tall as the rows it uses
+    ends = [-1e9] * MAX_LABEL_ROWS
+    placed: list[tuple[float, float, int, str, str]] = []  # stem x, label x, row, text, kind
+    unlabelled: list[int] = []
+    for t, label, kind, seq in events:
+        at = x(t)
+        text = f"#{seq} {label} {t.astimezone(zone):%d %b %H:%M}"
+        w = stringWidth(text, FONT, 5.8)
+        anchor_x = max(left, min(at, right - w))
+        row = next((r for r in range(MAX_LABEL_ROWS) if ends[r] < anchor_x - 2), None)
+        if row is None:
+            unlabelled.append(seq)
+            continue
+        ends[row] = anchor_x + w
+        placed.append((at, anchor_x, row, text, kind))
+    rows = 1 + max((row for _, _, row, _, _ in placed), default=-1)
+    later = [(t, n) for t, n in deadlines if (t - start).total_seconds() > span]
+    notes_lines: list[str] = []
+    if unlabelled:
+        notes_lines.append(
+            f"+{len(unlabelled)} more key events not labelled here ({_entries_named(unlabelled)}):"
+            " each is in the tables by its entry number (Incident, Chain of custody, Case record)"
+        )
+    if later:
+        notes_lines.append(
+            "Later SLA deadlines, off the axis: "
+            + "; ".join(f"{n} {human_moment(t, model.zone)}" for t, n in later[:6])
+            + (f" and {len(later) - 6} more" if len(later) > 6 else "")
+        )
+    notes_lines = [part for line in notes_lines for part in _wrap(line, right - left, 5.8)]
+    axis = 52.0
+    top = axis + 18 + 9.0 * rows
+    height = top + 8.0 + 8.0 * len(notes_lines)
+    d = Drawing(width, height)
     for p in model.phases:
         if p.state == "pending":
             x0, x1 = x(p.start), x(p.end or end)
@@ -65,7 +136,7 @@ def timeline(model: ReportModel, width: float) -> Drawing | None:
             d.add(
                 String(
                     min(x0 + 1, right - stringWidth(label, FONT, 5.5)),
-                    axis - 24,
+                    axis - 31,
                     label,
                     fontName=FONT,
                     fontSize=5.5,
@@ -73,24 +144,43 @@ def timeline(model: ReportModel, width: float) -> Drawing | None:
                 )
             )
     d.add(Line(left, axis, right, axis, strokeColor=colors.HexColor("#445566"), strokeWidth=0.8))
+    ticks, fmt = _ticks(start, end, zone)
+    last_tick = -1e9
+    for t in ticks:
+        at = x(t)
+        d.add(
+            Line(
+                at, axis - 3, at, axis + 3, strokeColor=colors.HexColor("#445566"), strokeWidth=0.6
+            )
+        )
+        text = f"{t:{fmt}}"
+        w = stringWidth(text, FONT, 5.5)
+        if at - w / 2 > last_tick + 4 and left + w / 2 <= at <= right - w / 2:
+            d.add(String(at, axis - 40, text, fontName=FONT, fontSize=5.5, textAnchor="middle"))
+            last_tick = at + w / 2
     for moments_, y0, y1, colour in (
         (notes, axis, axis + 10, "#2a6fb0"),
         (model.collected_at, axis - 10, axis, "#b0602a"),
     ):
         for at in sorted({round(x(t), 1) for t in moments_}):
             d.add(Line(at, y0, at, y1, strokeColor=colors.HexColor(colour), strokeWidth=0.6))
-    last_label = -1e9
-    for t, name in sorted(deadlines):
+    label_ends = [-1e9, -1e9]  # two rows of deadline labels under the axis
+    unnamed = 0
+    for t, name in deadlines:
         if (t - start).total_seconds() > span:
             continue
-        room = stringWidth(name, FONT, 5)
-        if x(t) > last_label and x(t) + room < right:
-            last_label = x(t) + room + 3
+        text = f"{name} {t.astimezone(zone):%d %b %H:%M}"
+        room = stringWidth(text, FONT, 5)
+        row = next((r for r in (0, 1) if x(t) > label_ends[r] and x(t) + room < right), None)
+        if row is None:
+            unnamed += 1
+        else:
+            label_ends[row] = x(t) + room + 3
             d.add(
                 String(
-                    x(t) + 1,
-                    axis - 15,
-                    name,
+                    x(t) + 2,
+                    axis - 15 - 7 * row,
+                    text,
                     fontName=FONT,
                     fontSize=5,
                     fillColor=colors.HexColor("#c0392b"),
@@ -113,39 +203,52 @@ def timeline(model: ReportModel, width: float) -> Drawing | None:
         "evidence": "#b0602a",
         "custody": "#6b4aa0",
     }
-    # labels stacked in rows above the axis so neighbours never overprint
-    ends = [-1e9] * label_rows
-    labels: list[tuple[float, float, float, str, Any]] = []
-    for t, label, kind in events:
-        at = x(t)
-        text = f"{label} {t.astimezone(_tz(model.zone)):%d %b %H:%M}"
-        w = stringWidth(text, FONT, 5.8)
-        anchor_x = min(at, right - w)
-        row = next((r for r in range(label_rows) if ends[r] < anchor_x - 2), None)
-        if row is None:
-            continue
-        ends[row] = anchor_x + w
-        y = axis + 16 + 9.0 * row
+    for at, _anchor_x, row, _text, kind in placed:
+        y = axis + 18 + 9.0 * row
         colour = colors.HexColor(shown.get(kind, "#1f2d3a"))
         d.add(Line(at, axis, at, y - 1, strokeColor=colour, strokeWidth=0.4))
-        labels.append((anchor_x, y, w, text, colour))
-    for anchor_x, y, w, text, colour in labels:  # on white, over the stems of earlier events
+    for _at, anchor_x, row, text, kind in placed:  # on white, over the stems of earlier events
+        y = axis + 18 + 9.0 * row
+        w = stringWidth(text, FONT, 5.8)
+        colour = colors.HexColor(shown.get(kind, "#1f2d3a"))
         d.add(Rect(anchor_x - 0.5, y - 1.8, w + 1, 7.2, fillColor=colors.white, strokeColor=None))
         d.add(String(anchor_x, y, text, fontName=FONT, fontSize=5.8, fillColor=colour))
-    d.add(String(left, 6, human_moment(start, model.zone), fontName=FONT, fontSize=6))
+    d.add(String(left, 4, human_moment(start, model.zone), fontName=FONT, fontSize=6))
     d.add(
-        String(right, 6, human_moment(end, model.zone), fontName=FONT, fontSize=6, textAnchor="end")
+        String(right, 4, human_moment(end, model.zone), fontName=FONT, fontSize=6, textAnchor="end")
     )
-    d.add(
-        String(
-            left,
-            height - 7,
-            "blue ticks: notes · orange: evidence · shaded: pending · red dashes: SLA deadlines",
-            fontName=FONT,
-            fontSize=5.8,
+    legend = (
+        "blue ticks: notes · orange: evidence · shaded: pending · red dashes: SLA deadlines"
+        + (f" ({unnamed} not named: see the SLA table)" if unnamed else "")
+        + f" · times in {model.zone}"
+    )
+    d.add(String(left, height - 7, legend, fontName=FONT, fontSize=5.8))
+    for n, line in enumerate(notes_lines):
+        d.add(
+            String(
+                left,
+                height - 15 - 8 * n,
+                line,
+                fontName=FONT,
+                fontSize=5.8,
+                fillColor=colors.HexColor("#8a2b1f"),
+            )
         )
-    )
     return d
+
+
+def _wrap(text: str, width: float, size: float) -> list[str]:
+    """`text` broken at spaces into lines that fit `width`."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and stringWidth(trial, FONT, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line]
 
 
 def _tz(name: str) -> Any:

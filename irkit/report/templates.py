@@ -16,7 +16,7 @@ from pathlib import Path
 from irkit.errors import InputError
 from irkit.record.safefile import read_input
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\Z")
 SECTIONS = (
     "summary",
     "contents",

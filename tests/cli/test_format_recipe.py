@@ -76,3 +76,46 @@ def test_recipe_rejects_a_replaced_key_file(
     add_note(case, bob, "by bob")
     result = _run(case.root, 2, tmp_path)
     assert result.returncode != 0 and "does not match" in result.stdout
+
+
+def _python_recipe() -> str:
+    text = (REPO / "docs" / "FORMAT.md").read_text()
+    match = re.search(
+        r"<!-- recipe:inclusion-proof -->\n```python\n(.*?)```\n<!-- /recipe -->", text, re.S
+    )
+    assert match, "inclusion-proof recipe missing from docs/FORMAT.md"
+    return match.group(1)
+
+
+def _run_python_recipe(exhibit_file: Path, seq: int) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    prelude = f"EXHIBIT = {str(exhibit_file)!r}\nSEQ = {seq}\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + _python_recipe()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_python_proof_recipe_checks_every_exhibit_entry(
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, tmp_path: Path
+) -> None:
+    import json
+
+    from irkit.audit import exhibit
+    from irkit.record import checkpoints
+
+    for i in range(6):
+        add_note(case, bob if i % 2 else alice, f"note {i}")
+    doc = exhibit.create(case, [3, 5, 6], checkpoints.issue(case, alice).note)
+    path = tmp_path / "exhibit.json"
+    path.write_text(json.dumps(doc))
+    for entry in doc["entries"]:
+        result = _run_python_recipe(path, entry["seq"])
+        assert result.returncode == 0, result.stderr
+    doc["entries"][-1]["line"] = doc["entries"][-1]["line"].replace("note", "n0te")
+    path.write_text(json.dumps(doc))
+    result = _run_python_recipe(path, doc["entries"][-1]["seq"])
+    assert result.returncode == 1 and "NOT included" in result.stderr

@@ -78,13 +78,18 @@ def test_redacted_export_and_bad_template(
     assert len(case.read_entries().entries) == before  # nothing half-written
 
 
-def test_non_member_cannot_export(
+def test_non_member_renders_unrecorded(
     case: Case, irkit: Runner, key_files: KeyFiles, tmp_path: Path
 ) -> None:
+    """A non-member's key cannot record an export (#14): the PDF is written, marked as not
+    recorded, and the journal is left exactly as it was."""
+    journal = case.journal_path.read_bytes()
     out = tmp_path / "r.pdf"
     result = irkit("report", "-o", str(out), key=key_files.mallory, case=case.root)
-    assert result.exit_code != 0
-    assert not out.exists()
+    assert result.exit_code == 0, result.output
+    assert "not recorded in the journal" in result.output and "not a member" in result.output
+    assert out.read_bytes().startswith(b"%PDF-")
+    assert case.journal_path.read_bytes() == journal
 
 
 def test_demo_ends_with_a_checkable_report(irkit: Runner, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def verify_codes() -> set[str]:
     """The problem codes verification can emit, read from the modules it runs."""
     codes: set[str] = set()
     for path in SOURCE.rglob("*.py"):
-        if path.name == "exhibit.py" or "_cli" in path.parts:
+        if path.name in ("exhibit.py", "itemindex.py") or "_cli" in path.parts:
             continue  # exhibit verification has codes of its own, the CLI none
         text = path.read_text(encoding="utf-8")
         for pattern in _CODE_PATTERNS:
@@ -68,9 +68,23 @@ RULES: dict[str, list[Attempt] | str] = {
     "checkpoint": TAMPER_ONLY,
     "checkpoint-root": TAMPER_ONLY,
     "truncated": TAMPER_ONLY,
+    # checkpoint --witness/--add-cosignature keep only lines that verify (test_witness_http)
+    "cosignature": TAMPER_ONLY,
+    "unwitnessed": "a property of the auditor's --witness, not of a write",
+    # checkpoint --tsa / timestamp send record a token only once it verified, over a
+    # checkpoint of this journal (tests/unit/test_timestamp.py, tests/cli/test_timestamp_cli.py)
+    "timestamp": TAMPER_ONLY,
+    "after-timestamp": "a signer's clock ahead of the TSA's, not a command's doing "
+    "(tests/unit/test_timestamp.py)",
     "content": TAMPER_ONLY,
     "evidence": "the original changed after collection: a finding, not a write",
     "evidence-id": COMPUTED,
+    "not-checked-here": "a property of the verifying machine (a by-reference original not "
+    "reachable there, with --require-content), not of a write",
+    "relocated": [
+        # the digest and size are read at the path, never typed (test_relocate)
+        (("evidence", "relocate", "E-0001", "@bob.pub"), "alice", "stored in the case"),
+    ],
     "report-prefix": COMPUTED,
     "report-root": COMPUTED,
     "backup-signoff-on-fail": "`backup verify --sign-off` records a FAIL unsigned (test_backup)",

@@ -8,15 +8,19 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import irkit
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "irkit"
-DOMAINS = ("notes", "evidence", "hashing", "incident", "backup", "report", "audit")
+# the irkit that runs (the checkout's, or a regular install's: .ci/run tests both)
+PACKAGE = Path(irkit.__file__).resolve().parent
+SRC = PACKAGE.parent
+DOMAINS = ("notes", "evidence", "hashing", "incident", "backup", "report", "audit", "export")
 EMPTY_INITS = ("formats", "record", "audit", "notes", "evidence", "hashing", "incident",
-               "backup", "demo")  # fmt: skip
+               "backup", "demo", "export")  # fmt: skip
 
 
 def module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -68,7 +72,7 @@ def violations() -> list[str]:
         for line, target in imports(path, known):
             why = rule_broken(name, target)
             if why is not None:
-                rel = path.relative_to(ROOT)
+                rel = path.relative_to(SRC)
                 found.append(f"{rel}:{line} imports {target}: {why}")
     return found
 
@@ -76,6 +80,32 @@ def violations() -> list[str]:
 def test_imports_point_down() -> None:
     found = violations()
     assert not found, "import rules broken (docs/ARCHITECTURE.md):\n" + "\n".join(found)
+
+
+def test_the_registry_imports_each_domain_only_inside_a_loader() -> None:
+    """irkit/registry.py names every domain; at module level it may import only the record's
+    kindspec, so importing it (the record does) loads no domain, and asking for one kind
+    loads one family (docs/ARCHITECTURE.md, rule 5)."""
+    tree = ast.parse((PACKAGE / "registry.py").read_text(encoding="utf-8"))
+    top = [
+        node.module if isinstance(node, ast.ImportFrom) else a.name
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for a in node.names
+    ]
+    assert {m for m in top if m and m.startswith("irkit")} == {"irkit.record.kindspec"}, top
+
+
+def test_long_modules_say_why() -> None:
+    """A module over ~500 lines either is split or says why not in its docstring."""
+    unexplained = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") > 520:
+            doc = ast.get_docstring(ast.parse(text)) or ""
+            if "Longer than ~500 lines" not in doc:
+                unexplained.append(f"{path.relative_to(SRC)} ({text.count(chr(10))} lines)")
+    assert not unexplained, "split, or say why in the docstring: " + ", ".join(unexplained)
 
 
 def test_layer_packages_have_empty_inits() -> None:
@@ -87,7 +117,7 @@ def test_layer_packages_have_empty_inits() -> None:
         if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             body = body[1:]  # a docstring is fine
         if body:
-            heavy.append(str(init.relative_to(ROOT)))
+            heavy.append(str(init.relative_to(SRC)))
     assert not heavy, f"package __init__ files hold code: {heavy}"
 
 

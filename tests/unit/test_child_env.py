@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+import irkit
 from irkit import childenv
 from irkit.formats import ed25519
 from irkit.record import keyfiles
 from irkit.record.case import Case
 
 MARKER = "irkit-secret-marker-7f3c9a1e"
-IRKIT = Path(__file__).resolve().parents[2] / "irkit"
+IRKIT = Path(irkit.__file__).resolve().parent  # the irkit that runs (checkout or install)
 _PRINT_ENV = "import os,sys; sys.stdout.write(repr(dict(os.environ)))"
 
 

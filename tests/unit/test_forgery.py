@@ -160,6 +160,9 @@ def test_forged_note_fails_verify(case: Case, alice: ed25519.Signer, bob: ed2551
     a note 'signed' identity||0 with no private key, and a checkpoint signed the same way."""
     forger = ForgingSigner(IDENTITY)
     info = member_info(forger.public, "Nobody", "lead")
+    from irkit.record.roster import origin_for
+
+    origin = origin_for(case.roster()) or ""  # read before the forgery: appends refuse after
     force_append(case, alice, "member.added", {"member": info})
     force_append(
         case,
@@ -172,10 +175,8 @@ def test_forged_note_fails_verify(case: Case, alice: ed25519.Signer, bob: ed2551
     )
     # a checkpoint "signed" by the forger over the true journal
     all_lines = lines(case.root)
-    from irkit.record.roster import origin_for
-
     cp = signednote.Checkpoint(
-        origin_for(case.roster()) or "",
+        origin,
         len(all_lines),
         merkle.root([merkle.leaf_hash(x) for x in all_lines]),
     )

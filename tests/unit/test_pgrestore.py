@@ -162,8 +162,8 @@ def test_timeout_still_cleans_up(pg_dumps: Dumps, scratch: Path) -> None:
 def test_detection_and_missing_binaries(
     pg_dumps: Dumps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert extract.kind_of(pg_dumps.custom) == "pg-custom"
-    assert extract.kind_of(pg_dumps.plain) == "pg-plain"
+    assert extract.detect(pg_dumps.custom).kind == "pg-custom"
+    assert extract.detect(pg_dumps.plain).kind == "pg-plain"
     assert postgres.dump_format(pg_dumps.plain) == "plain"
     monkeypatch.setattr(postgres, "_has_all", lambda _p: False)
     with pytest.raises(postgres.PostgresNotFound, match="not found"):

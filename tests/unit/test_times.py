@@ -142,10 +142,10 @@ def test_reports_render_old_out_of_range_times(old_times_case: Case, template: s
     pdf = render(old_times_case.read_entries().entries, template, False)
     assert pdf.startswith(b"%PDF")
     if template == "incident":  # shown as recorded, marked
-        from irkit.report.render import _out_of_range
+        from irkit.report.cells import out_of_range
 
-        assert _out_of_range("0001-01-01T00:00:00+14:00") == "\n(out of range)"
-        assert _out_of_range("2026-01-01T00:00:00Z") == ""
+        assert out_of_range("0001-01-01T00:00:00+14:00") == "\n(out of range)"
+        assert out_of_range("2026-01-01T00:00:00Z") == ""
 
 
 def test_clocks_read_at_the_far_end_of_the_range(

@@ -15,7 +15,14 @@ import pytest
 from irkit.errors import InputError, NotAuthorizedError
 from irkit.formats import ed25519
 from irkit.notes.notes import add_note
-from irkit.record.case import STATE_NAME, Case, add_member, member_info, remove_member
+from irkit.record.case import (
+    STATE_NAME,
+    BrokenChain,
+    Case,
+    add_member,
+    member_info,
+    remove_member,
+)
 from tests.conftest import FixedClock
 from tests.helpers import verify
 from tests.unit.test_forgery import force_append
@@ -242,6 +249,9 @@ def test_fold_ignores_a_forged_admission(
         line[:sig_at] + (b"A" if line[sig_at : sig_at + 1] != b"A" else b"B") + line[sig_at + 1 :]
     )
     case.journal_path.write_bytes(b"".join(x + b"\n" for x in lines))
+    with pytest.raises(BrokenChain):  # a tail that does not verify: no append at all
+        add_note(case, mallory, "x")
+    force_append(case, alice, "note.added", NOTE)  # buried under a valid entry
     with pytest.raises(NotAuthorizedError):
         add_note(case, mallory, "x")
     (case.root / STATE_NAME).unlink()  # a full rebuild judges the same
@@ -253,6 +263,9 @@ def test_fold_ignores_admission_by_a_responder(
     case: Case, bob: ed25519.Signer, mallory: ed25519.Signer, clock: FixedClock
 ) -> None:
     force_append(case, bob, "member.added", {"member": member_info(mallory.public, "M", "lead")})
+    with pytest.raises(BrokenChain):  # the tail is signed by a key not allowed to sign it
+        add_note(case, mallory, "x")
+    force_append(case, bob, "note.added", NOTE)
     with pytest.raises(NotAuthorizedError):
         add_note(case, mallory, "x")
     codes = _codes(case)

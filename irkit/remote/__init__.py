@@ -1,0 +1,1 @@
+"""Team cases: remotes (S3, directory) and the sync protocol over them."""

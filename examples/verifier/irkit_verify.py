@@ -973,6 +973,7 @@ class Walk:
             self.transfers[b["transfer"]] = [e, False]
         if kind in ("custody.returned", "custody.disposed") and b.get("witness") is not None:
             w = self.members.get(b["witness"])
+            w = w if w is not None and w["active"] else None  # a removed member witnesses no more
             statement = canonical(
                 {"case_id": self.case_id, "items": b["items"], "kind": kind, "reason": b["reason"]}
             )

@@ -171,8 +171,8 @@ def _witness_problem(state: Custody, e: Entry, case_id: str | None) -> str | Non
 
 def _witness_ok(state: Custody, e: Entry, case_id: str, sig: str, witness: str) -> bool:
     member = state.roster.members.get(witness) if state.roster is not None else None
-    if member is None:
-        return False  # not a member of this case when the entry was signed
+    if member is None or not member.active:
+        return False  # not an active member of this case when the entry was signed
     raw = base64.b64decode(member.public_key)
     from irkit.formats.ed25519 import PublicKey
 

@@ -34,3 +34,16 @@ def test_a_witness_from_another_case_is_refused(
         custody.finish(case, alice, "custody.disposed", ["E-0001"], reason="wiped", witness=mallory)
     assert case.journal_path.read_bytes() == before
     assert verify(case.root).ok
+
+
+def test_a_removed_member_witnesses_no_more(
+    case: Case, alice: ed25519.Signer, bob: ed25519.Signer, clock: FixedClock, tmp_path: Path
+) -> None:
+    from irkit.record.case import remove_member
+
+    src = tmp_path / "disk.img"
+    src.write_bytes(b"disk")
+    collect(case, alice, [src], location="server room", clock=clock)
+    remove_member(case, alice, bob.fingerprint, reason="left the team", clock=clock)
+    with pytest.raises(InputError, match="witness signature does not verify"):
+        custody.finish(case, alice, "custody.disposed", ["E-0001"], reason="wiped", witness=bob)

@@ -423,3 +423,17 @@ def tune_allocator() -> None:
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 64 << 20)
     mallopt(m_trim_threshold, 256 << 20)
+
+
+def progress_printer(prefix: str = "") -> Callable[[str, int, int], None] | None:
+    """A one-line counter of a long job (verify, clone, sync) on stderr, only when stderr is
+    a terminal: a script's output stays clean."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(stage: str, done: int, total: int) -> None:
+        click.echo(f"\r{prefix}{stage}: {done:,}/{total:,}", err=True, nl=False)
+        if done >= total:
+            click.echo("", err=True)
+
+    return show

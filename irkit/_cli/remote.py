@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,12 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
+    progress_printer,
     safe,
     short_fp,
     warn,
 )
 from irkit.errors import InputError
-
-
-def progress_printer() -> Callable[[str, int, int], None] | None:
-    """Progress of a long transfer on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        click.echo(f"\r{stage}: {done}/{total}", nl=False, err=True)
-        if end:
-            click.echo("", err=True)
-
-    return show
 
 
 @click.group("remote")

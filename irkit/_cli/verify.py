@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from irkit._cli._common import (
     load_signer,
     open_case,
     print_json,
+    progress_printer,
     safe,
 )
 from irkit._cli.timestamp import checkpoint_tsa_options, verify_tsa_options
@@ -61,20 +61,6 @@ def trust_refusal(value: str, case: Case | None = None) -> str:
         f"{base}; in this case it names {member.name} {member.fingerprint}: if that is the "
         "fingerprint you were given out of band, pass it whole"
     )
-
-
-def _progress_printer() -> Callable[[str, int, int], None] | None:
-    """A one-line counter on stderr, only when stderr is a terminal."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(stage: str, done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        click.echo(f"\rverifying {stage}: {done:,}/{total:,}", err=True, nl=False)
-        if end:
-            click.echo("", err=True)
-
-    return show
 
 
 @click.command("verify")
@@ -144,7 +130,7 @@ def verify_cmd(
         content=not no_content,
         require_content=require_content,
         jobs=jobs,
-        progress=_progress_printer(),
+        progress=progress_printer("verifying "),
         witnesses=witness_keys,
         min_witnesses=quorum,
         tsa_roots=tsa_roots_for_verify(tsa_roots),

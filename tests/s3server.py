@@ -60,6 +60,15 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: a test run killed outright (SIGKILL, a CI timeout) takes
+    its server down with it (PR_SET_PDEATHSIG), instead of leaving it bound to its ports."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class S3Server:
     """One `weed mini` process; `endpoint` is its S3 API."""
 
@@ -117,7 +126,12 @@ class S3Server:
         self.log = self.work / f"weed-{s3}.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # only prctl before exec
             )
         self.endpoint = f"http://127.0.0.1:{s3}"
         self._wait_ready()

@@ -19,6 +19,11 @@ and leaves out what irkit reports as warnings. Not implemented here: witness cos
 checked for their checkpoint only), lint waivers' rule names (a warning), the clocks'
 deadlines (only "breached at this instant" is needed), and entry kinds added to the
 document after this file: such a kind is reported as unknown, as section 3 says.
+
+Longer than ~500 lines: it is one file on purpose (a reader copies it and runs it, with
+nothing else of irkit), and the format's rules are many: every kind's body grammar, the
+membership and custody folds, the incident lifecycle with its SLA presets and business
+clocks, Merkle proofs, checkpoints and exhibits.
 """
 
 from __future__ import annotations

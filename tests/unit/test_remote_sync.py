@@ -132,6 +132,10 @@ def test_four_machines_one_offline_for_half(
     tmp_path: Path, remote_config: state.RemoteConfig
 ) -> None:
     cases = team(tmp_path, remote_config)
+    # published after Carol's clone: her offline notes must come after it, whichever machine
+    # starts first (else she might publish all 50 before anyone else and rebase none)
+    add_note(cases[0], signer("alice"), "published before the run")
+    sync.sync(cases[0], signer=signer("alice"))
     run_machines(tmp_path, cases, count=100, every=10, offline={"carol": 50})
     check_one_chain(cases, 100)
     # Carol's first 50 notes were written offline: re-sequenced, recorded time kept

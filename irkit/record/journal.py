@@ -103,23 +103,7 @@ class LockedJournal:
 
     def append_line(self, line: bytes) -> int:
         """Write `line` + newline at the end and fsync; on failure, cut back what was written."""
-        if b"\n" in line:
-            raise ValueError("a journal line cannot contain a newline")
-        if not self.writable:
-            raise ValueError("a journal opened for reading cannot be appended to")
-        start = self.size()
-        data = line + b"\n"
-        written = 0
-        try:
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
-            os.fsync(self._fd)
-        except BaseException:
-            if written:
-                os.ftruncate(self._fd, start)
-                os.fsync(self._fd)
-            raise
-        return start
+        return self.append_lines([line])
 
     def append_lines(self, lines: list[bytes]) -> int:
         """Write several whole lines at the end with one fsync (a pull's incoming entries);
